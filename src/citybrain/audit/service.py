@@ -1,0 +1,173 @@
+"""Recording audit events in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from citybrain.audit.models import AuditEvent
+from citybrain.auth.actor import Actor
+from citybrain.db import utcnow
+
+#: any constant works; it names the lock that serialises appends to the chain on PostgreSQL
+_PG_LOCK_KEY = 72450001
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One named event: what happened, to what, for whom, with what result."""
+
+    action: str
+    result: str = "ok"
+    resource_type: str | None = None
+    resource_id: str | None = None
+    fields: list[str] | None = None
+    row_count: int | None = None
+    purpose: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def chain_payload(event: AuditEvent) -> dict[str, Any]:
+    """The columns covered by the hash (everything but the hashes themselves)."""
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "action": event.action,
+        "result": event.result,
+        "actor_kind": event.actor_kind,
+        "user_id": event.user_id,
+        "username": event.username,
+        "dept_id": event.dept_id,
+        "token_id": event.token_id,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "fields": event.fields,
+        "row_count": event.row_count,
+        "purpose": event.purpose,
+        "ip": event.ip,
+        "request_id": event.request_id,
+        "details": event.details,
+    }
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    entry: AuditEntry,
+    *,
+    ip: str | None = None,
+    request_id: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append ``entry`` to the chain inside the caller's transaction."""
+    from citybrain.audit.chain import GENESIS, entry_hash
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    event = AuditEvent(
+        seq=seq,
+        at=at or utcnow(),
+        action=entry.action,
+        result=entry.result,
+        actor_kind=actor.kind,
+        user_id=actor.user_id,
+        username=actor.username,
+        dept_id=actor.dept_id,
+        token_id=actor.token_id,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        fields=entry.fields,
+        row_count=entry.row_count,
+        purpose=entry.purpose,
+        ip=ip,
+        request_id=request_id,
+        details=entry.details or None,
+        prev_hash=prev,
+    )
+    event.hash = entry_hash(prev, chain_payload(event))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def record_ctx(ctx: Any, entry: AuditEntry) -> AuditEvent:
+    """Shorthand for actions: record with the context's actor and request facts."""
+    return record(ctx.session, ctx.actor, entry, ip=ctx.ip, request_id=ctx.request_id)
+
+
+# -- reading, verifying, exporting -----------------------------------------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+
+from citybrain.actions import Context, action  # noqa: E402
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    """Stream the log in seq order with constant memory (keyset pagination)."""
+    last = 0
+    while True:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+@action("audit_list")
+def audit_list(ctx: Context, *, action_name: str | None = None, user: str | None = None,
+               resource_id: str | None = None, result: str | None = None, limit: int = 100,
+               before_seq: int | None = None) -> list[AuditEvent]:
+    ctx.authorize("audit_list")
+    q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(limit, 1000))
+    if action_name:
+        q = q.where(AuditEvent.action == action_name)
+    if user:
+        q = q.where(AuditEvent.username == user)
+    if resource_id:
+        q = q.where(AuditEvent.resource_id == resource_id)
+    if result:
+        q = q.where(AuditEvent.result == result)
+    if before_seq:
+        q = q.where(AuditEvent.seq < before_seq)
+    return list(ctx.session.scalars(q))
+
+
+@action("audit_verify")
+def audit_verify(ctx: Context) -> dict[str, Any]:
+    """Recompute the SM3 chain; report every edited, deleted, inserted or reordered entry."""
+    ctx.authorize("audit_verify")
+    from citybrain.audit.chain import verify
+
+    count = 0
+
+    def entries() -> Iterator[tuple[int, dict[str, Any], str, str]]:
+        nonlocal count
+        for e in _events(ctx.session):
+            count += 1
+            yield e.seq, chain_payload(e), e.prev_hash, e.hash
+
+    problems = verify(entries(), first_seq=1)
+    return {"ok": not problems, "entries": count, "problems": [p.to_dict() for p in problems]}
+
+
+@action("audit_export")
+def audit_export(ctx: Context) -> Iterator[str]:
+    """JSON lines of every entry with its hashes, for auditors to verify independently."""
+    ctx.authorize("audit_export")
+    import json
+
+    record_ctx(ctx, AuditEntry("audit_export", resource_type="audit"))
+
+    def lines() -> Iterator[str]:
+        for e in _events(ctx.session):
+            yield json.dumps({**chain_payload(e), "prev_hash": e.prev_hash, "hash": e.hash},
+                             ensure_ascii=False, default=str) + "\n"
+
+    return lines()

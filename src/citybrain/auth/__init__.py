@@ -1,0 +1,1 @@
+"""Identity and authorization: users, sessions, API tokens, and the policy."""

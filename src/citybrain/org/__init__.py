@@ -1,0 +1,1 @@
+"""Organisation: administrative divisions (行政区划) and departments (部门)."""

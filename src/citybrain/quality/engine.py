@@ -1,0 +1,561 @@
+"""Run a rule set on a table, column-wise, on DuckDB or Spark.
+
+How a run is laid out, so that the expensive part (check digits, regexes, windows) is computed once:
+
+1. one aggregate over the source: row count and, per rule, how many rows it checked (cheap: null
+   tests, one regex for the cross-field rule);
+2. one projection computes every row rule's failure flag (code lists and reference tables joined in
+   as broadcastable lookups), keeps only rows where some flag is set, and is materialised (a DuckDB
+   temp table, a cached Spark view) — on real data a few percent of the rows;
+3. failed counts and the failing-row samples (first ``sample_size`` per rule by row key) are read
+   from that small table.
+
+Cross-source comparison (比对) and timeliness (及时性) rules run on their own (a join, a clock).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from citybrain.errors import Invalid
+from citybrain.quality.rules import (
+    CompareRule,
+    Dimension,
+    LookupRule,
+    RowRule,
+    Rule,
+    Severity,
+    TimelinessRule,
+)
+
+DEFAULT_SAMPLE_SIZE = 20
+KEY = "__key"
+
+#: what a table or reference can be given as
+Source = ir.Table | pa.Table | str | Path | Sequence[str | Path]
+
+
+# ---------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class FailingRow:
+    """One failing row: the rule, the row key (or 1-based row number), the reported column and value,
+    and the other columns the rule read (for 比对: the other source's value)."""
+
+    rule_id: str
+    key: str | None
+    column: str
+    value: str | None
+    related: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule_id: str
+    kind: str
+    dimension: Dimension
+    severity: Severity
+    columns: tuple[str, ...]
+    checked: int
+    failed: int
+    samples: tuple[FailingRow, ...] = ()
+    note: str = ""
+
+    @property
+    def failed_rate(self) -> float:
+        return self.failed / self.checked if self.checked else 0.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Per-rule results, sorted by rule id."""
+
+    backend: str
+    rows: int
+    results: tuple[RuleResult, ...]
+    elapsed_s: float = field(default=0.0, compare=False)
+
+    def result(self, rule_id: str) -> RuleResult:
+        for r in self.results:
+            if r.rule_id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """``{rule_id: (checked, failed)}`` — what two engines must agree on."""
+        return {r.rule_id: (r.checked, r.failed) for r in self.results}
+
+
+# ---------------------------------------------------------------------------------------------------
+# backends
+
+
+def _is_paths(source: Any) -> bool:
+    if isinstance(source, str | Path):
+        return True
+    return isinstance(source, list | tuple) and bool(source) and all(isinstance(s, str | Path) for s in source)
+
+
+def _temp_name() -> str:
+    return f"citybrain_q_{uuid.uuid4().hex[:12]}"
+
+
+class Backend(ABC):
+    """An Ibis connection plus what the engine needs beyond it: loading and materialising."""
+
+    name: str
+    con: Any
+
+    @abstractmethod
+    def load(self, source: Source) -> ir.Table:
+        """An Ibis table on this backend from Parquet path(s), an Arrow table or an Ibis table."""
+
+    @abstractmethod
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        """Compute ``expr`` once and hold it for several reads; dropped on exit."""
+
+    def to_arrow(self, expr: ir.Expr) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def load_ref(self, source: Source | Sequence[str]) -> ir.Table:
+        """A reference: a table, a Parquet path, or a plain collection of codes (one ``code`` column);
+        several Parquet files are given as ``Path`` objects so a list of code strings is not mistaken
+        for file names."""
+        is_collection = isinstance(source, list | tuple | set | frozenset)
+        if is_collection and not all(isinstance(s, Path) for s in source):
+            return ibis.memtable({"code": sorted({str(v) for v in source})}, schema={"code": "string"})
+        return self.load(source)  # type: ignore[arg-type]
+
+
+class DuckDBBackend(Backend):
+    """In-process DuckDB (default). Arrow tables are scanned in place, not copied."""
+
+    name = "duckdb"
+
+    def __init__(self, con: Any = None, *, threads: int | None = None) -> None:
+        self.con = con if con is not None else ibis.duckdb.connect()
+        if threads:
+            self.con.raw_sql(f"SET threads = {int(threads)}")
+
+    def load(self, source: Source) -> ir.Table:
+        if isinstance(source, ir.Table):
+            return source
+        if isinstance(source, pa.Table):
+            return ibis.memtable(source)
+        if _is_paths(source):
+            paths = [str(p) for p in source] if isinstance(source, list | tuple) else str(source)
+            return self.con.read_parquet(paths, table_name=_temp_name())
+        raise Invalid("无法读取数据源：应为 Parquet 路径、Arrow 表或 Ibis 表", details={"got": type(source).__name__})
+
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        name = _temp_name()
+        table = self.con.create_table(name, expr, temp=True)
+        try:
+            yield table
+        finally:
+            # raw SQL: ibis 12's drop_table emits an empty table name with the installed sqlglot
+            self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def local_spark_session(*, shuffle_partitions: int = 2, app_name: str = "citybrain-quality") -> Any:
+    """A small local Spark: one core, loopback only, no UI, UTC session time."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+class SparkBackend(Backend):
+    """PySpark through the Ibis pyspark backend (local mode unless a session is given)."""
+
+    name = "spark"
+
+    def __init__(self, session: Any = None, *, shuffle_partitions: int = 2) -> None:
+        self.session = session if session is not None else local_spark_session(shuffle_partitions=shuffle_partitions)
+        self.con = ibis.pyspark.connect(self.session)
+
+    def load(self, source: Source) -> ir.Table:
+        if isinstance(source, ir.Table):
+            return source
+        if isinstance(source, pa.Table):
+            name = _temp_name()
+            self.session.createDataFrame(source).createOrReplaceTempView(name)
+            return self.con.table(name)
+        if _is_paths(source):
+            paths = [str(p) for p in source] if isinstance(source, list | tuple) else str(source)
+            return self.con.read_parquet(paths, table_name=_temp_name())
+        raise Invalid("无法读取数据源：应为 Parquet 路径、Arrow 表或 Ibis 表", details={"got": type(source).__name__})
+
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        name = _temp_name()
+        table = self.con.create_view(name, expr)
+        self.session.catalog.cacheTable(name)
+        try:
+            yield table
+        finally:
+            self.session.catalog.uncacheTable(name)
+            self.session.catalog.dropTempView(name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _string(value: ir.Value) -> ir.StringValue:
+    return value if value.type().is_string() else value.cast("string")
+
+
+def _require_columns(t: ir.Table, rules: Sequence[Rule], key: str | None) -> None:
+    wanted = {c for r in rules for c in r.columns}
+    if key:
+        wanted.add(key)
+    missing = sorted(wanted - set(t.columns))
+    if missing:
+        raise Invalid(f"数据表中没有字段: {', '.join(missing)}", details={"missing": missing})
+
+
+def _check_rule_ids(rules: Sequence[Rule]) -> None:
+    seen: set[str] = set()
+    for r in rules:
+        if r.id in seen:
+            raise Invalid(f"规则编号重复: {r.id}", details={"rule": r.id})
+        seen.add(r.id)
+
+
+def _with_key(t: ir.Table, key: str | None) -> ir.Table:
+    # without a key, rows are numbered in scan order: stable for a file or an Arrow table read whole,
+    # not across engines — pass a key column when results must be compared or acted on
+    value = _string(t[key]) if key else (ibis.row_number() + 1).cast("string")
+    return t.mutate(**{KEY: value})
+
+
+def _attach_lookups(t: ir.Table, rules: Sequence[RowRule], refs: Mapping[str, ir.Table]) -> ir.Table:
+    for i, rule in enumerate(r for r in rules if isinstance(r, LookupRule)):
+        values = rule.lookup(dict(refs))
+        join_col = f"__lookup_{i}"
+        lookup = (
+            values.select(**{join_col: _string(values[values.columns[0]])})
+            .distinct()
+            .mutate(**{rule.marker: ibis.literal(True)})
+        )
+        joined = t.left_join(lookup, _string(t[rule.lookup_column()]) == lookup[join_col])
+        t = joined.select(*t.columns, rule.marker)
+    return t
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None else int(value)
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist()
+
+
+# ---------------------------------------------------------------------------------------------------
+# row rules
+
+
+def _failure_projection(keyed: ir.Table, rules: Sequence[RowRule], refs: Mapping[str, ir.Table]) -> ir.Table:
+    """Key, every column the rules read (as text) and one flag per rule, for rows failing some rule."""
+    base = _attach_lookups(keyed, rules, refs)
+    columns = sorted({c for r in rules for c in r.columns})
+    flags = {f"__f{i}": rule.failed(base) for i, rule in enumerate(rules)}
+    projected = base.select(
+        base[KEY],
+        *[_string(base[c]).name(f"__v{j}") for j, c in enumerate(columns)],
+        **flags,
+    )
+    return projected.filter(ibis.or_(*(projected[f] for f in flags)))
+
+
+def _run_row_rules(
+    backend: Backend,
+    t: ir.Table,
+    keyed: ir.Table,
+    rules: Sequence[RowRule],
+    refs: Mapping[str, ir.Table],
+    sample_size: int,
+) -> tuple[int, list[RuleResult]]:
+    checked_q = t.aggregate(
+        __rows=t.count(),
+        **{f"__c{i}": r.checked(t).fill_null(False).cast("int64").sum() for i, r in enumerate(rules)},
+    )
+    checked = _rows(backend.to_arrow(checked_q))[0]
+    columns = sorted({c for r in rules for c in r.columns})
+    col_index = {c: j for j, c in enumerate(columns)}
+    width = max(len(r.columns) for r in rules)
+
+    with backend.materialized(_failure_projection(keyed, rules, refs)) as failures:
+        failed_q = failures.aggregate(
+            __n=failures.count(), **{f"__f{i}": failures[f"__f{i}"].cast("int64").sum() for i in range(len(rules))}
+        )
+        failed = _rows(backend.to_arrow(failed_q))[0]
+        samples: dict[int, list[FailingRow]] = {i: [] for i in range(len(rules))}
+        if sample_size > 0 and _int(failed["__n"]):
+            branches = []
+            for i, rule in enumerate(rules):
+                vals = [failures[f"__v{col_index[c]}"] for c in rule.columns]
+                vals += [ibis.null().cast("string")] * (width - len(vals))
+                branch = (
+                    failures.filter(failures[f"__f{i}"])
+                    .select(
+                        __rule=ibis.literal(i).cast("int64"),
+                        __key=failures[KEY],
+                        **{f"__s{k}": v for k, v in enumerate(vals)},
+                    )
+                    .order_by(["__key", "__s0"])
+                    .limit(sample_size)
+                )
+                branches.append(branch)
+            for row in _rows(backend.to_arrow(ibis.union(*branches, distinct=False))):
+                i = row["__rule"]
+                rule = rules[i]
+                values = [row[f"__s{k}"] for k in range(len(rule.columns))]
+                samples[i].append(
+                    FailingRow(
+                        rule_id=rule.id,
+                        key=row["__key"],
+                        column=rule.columns[0],
+                        value=values[0],
+                        related=tuple(zip(rule.columns[1:], values[1:], strict=True)),
+                    )
+                )
+
+    results = []
+    for i, rule in enumerate(rules):
+        results.append(
+            RuleResult(
+                rule_id=rule.id,
+                kind=rule.kind,
+                dimension=rule.dimension,  # type: ignore[arg-type]
+                severity=rule.severity,
+                columns=rule.columns,
+                checked=_int(checked[f"__c{i}"]),
+                failed=_int(failed[f"__f{i}"]),
+                samples=tuple(sorted(samples[i], key=lambda s: (s.key or "", s.value or ""))),
+            )
+        )
+    return _int(checked["__rows"]), results
+
+
+# ---------------------------------------------------------------------------------------------------
+# 比对 (cross-source comparison)
+
+
+def _compare_frame(t: ir.Table, other: ir.Table, rule: CompareRule) -> tuple[ir.Table, list[tuple[str, Any, Any]]]:
+    missing = sorted(set(rule.right_key + rule.right_compare) - set(other.columns))
+    if missing:
+        raise Invalid(f"比对表 {rule.other} 中没有字段: {', '.join(missing)}", details={"missing": missing})
+    right = other.select(
+        **{f"__rk{i}": other[c] for i, c in enumerate(rule.right_key)},
+        **{f"__rc{j}": other[c] for j, c in enumerate(rule.right_compare)},
+    )
+    preds = [_string(t[k]) == _string(right[f"__rk{i}"]) for i, k in enumerate(rule.key)]
+    joined = t.inner_join(right, preds)
+    key_text = _string(joined[rule.key[0]])
+    for k in rule.key[1:]:
+        key_text = key_text.concat("|", _string(joined[k]))
+    pairs = []
+    for j, c in enumerate(rule.compare):
+        left, right_v = joined[c], joined[f"__rc{j}"]
+        if left.type() != right_v.type():
+            left, right_v = _string(left), _string(right_v)
+        pairs.append((c, left, right_v))
+    return joined.mutate(__key=key_text), pairs
+
+
+def _run_compare(
+    backend: Backend, t: ir.Table, rule: CompareRule, refs: Mapping[str, ir.Table], sample_size: int
+) -> RuleResult:
+    if rule.other not in refs:
+        raise Invalid(f"未提供比对数据源: {rule.other}", details={"rule": rule.id, "other": rule.other})
+    joined, pairs = _compare_frame(t, refs[rule.other], rule)
+    aggs: dict[str, Any] = {}
+    for j, (_, left, right) in enumerate(pairs):
+        both = left.notnull() & right.notnull()
+        aggs[f"__c{j}"] = both.cast("int64").sum()
+        aggs[f"__f{j}"] = (both & (left != right)).fill_null(False).cast("int64").sum()
+    counts = _rows(backend.to_arrow(joined.aggregate(**aggs)))[0]
+    checked = sum(_int(counts[f"__c{j}"]) for j in range(len(pairs)))
+    failed = sum(_int(counts[f"__f{j}"]) for j in range(len(pairs)))
+    samples: list[FailingRow] = []
+    if sample_size > 0 and failed:
+        branches = [
+            joined.filter((left.notnull() & right.notnull() & (left != right)).fill_null(False)).select(
+                __key=joined["__key"],
+                __col=ibis.literal(c),
+                __left=_string(left),
+                __right=_string(right),
+            )
+            for c, left, right in pairs
+        ]
+        union = ibis.union(*branches, distinct=False).order_by(["__key", "__col", "__left", "__right"])
+        for row in _rows(backend.to_arrow(union.limit(sample_size))):
+            other_col = rule.right_compare[rule.compare.index(row["__col"])]
+            samples.append(
+                FailingRow(
+                    rule_id=rule.id,
+                    key=row["__key"],
+                    column=row["__col"],
+                    value=row["__left"],
+                    related=((f"{rule.other}.{other_col}", row["__right"]),),
+                )
+            )
+    return RuleResult(
+        rule_id=rule.id,
+        kind=rule.kind,
+        dimension=rule.dimension,  # type: ignore[arg-type]
+        severity=rule.severity,
+        columns=rule.columns,
+        checked=checked,
+        failed=failed,
+        samples=tuple(samples),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# 及时性
+
+
+def check_timeliness(rule: TimelinessRule, last_loaded_at: datetime | None, *, now: datetime | None = None) -> RuleResult:
+    """Judge one resource's last load against its declared 更新频率: checked 1, failed 0 or 1."""
+    now = now or datetime.now(UTC)
+    stale = rule.is_stale(last_loaded_at, now)
+    if last_loaded_at is None:
+        note = "从未更新"
+    else:
+        due = rule.due(last_loaded_at)
+        note = f"最近更新 {last_loaded_at.isoformat()}，应于 {due.isoformat()} 前再次更新" + ("，已逾期" if stale else "")
+    return RuleResult(
+        rule_id=rule.id,
+        kind=rule.kind,
+        dimension=rule.dimension,  # type: ignore[arg-type]
+        severity=rule.severity,
+        columns=(),
+        checked=1,
+        failed=int(stale),
+        note=note,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# entry points
+
+
+def run_rules(
+    table: Source,
+    rules: Sequence[Rule],
+    *,
+    backend: Backend | None = None,
+    key: str | None = None,
+    refs: Mapping[str, Source | Sequence[str]] | None = None,
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    last_loaded_at: datetime | None = None,
+    now: datetime | None = None,
+) -> RunResult:
+    """Run ``rules`` on ``table`` and return per-rule checked/failed counts and failing-row samples.
+
+    ``key`` names the row-key column samples report (default: 1-based row number in scan order);
+    ``refs`` maps code-list / reference / comparison source names used by the rules to tables or code
+    lists; timeliness rules are judged on ``last_loaded_at`` when it is given and skipped otherwise.
+    """
+    if sample_size < 0:
+        raise Invalid("样本数(sample_size)不能为负", details={"field": "sample_size"})
+    backend = backend or DuckDBBackend()
+    started = time.perf_counter()
+    _check_rule_ids(rules)
+    t = backend.load(table)
+    _require_columns(t, rules, key)
+    loaded_refs = {name: backend.load_ref(src) for name, src in (refs or {}).items()}
+
+    row_rules = [r for r in rules if isinstance(r, RowRule)]
+    results: list[RuleResult] = []
+    rows = None
+    if row_rules:
+        rows, found = _run_row_rules(backend, t, _with_key(t, key), row_rules, loaded_refs, sample_size)
+        results += found
+    for rule in rules:
+        if isinstance(rule, CompareRule):
+            results.append(_run_compare(backend, t, rule, loaded_refs, sample_size))
+        elif isinstance(rule, TimelinessRule) and last_loaded_at is not None:
+            results.append(check_timeliness(rule, last_loaded_at, now=now))
+    if rows is None:
+        rows = _int(backend.to_arrow(t.aggregate(__rows=t.count()))["__rows"][0].as_py())
+    return RunResult(
+        backend=backend.name,
+        rows=rows,
+        results=tuple(sorted(results, key=lambda r: r.rule_id)),
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def failing_keys(
+    table: Source,
+    rule: Rule,
+    *,
+    backend: Backend | None = None,
+    key: str | None = None,
+    refs: Mapping[str, Source | Sequence[str]] | None = None,
+) -> list[str]:
+    """Every failing row key of one rule, sorted (for opening one 整改 record per row).
+    For a 比对 rule: every entity key with at least one conflicting field."""
+    backend = backend or DuckDBBackend()
+    t = backend.load(table)
+    _require_columns(t, [rule], key)
+    loaded_refs = {name: backend.load_ref(src) for name, src in (refs or {}).items()}
+    if isinstance(rule, CompareRule):
+        if rule.other not in loaded_refs:
+            raise Invalid(f"未提供比对数据源: {rule.other}", details={"rule": rule.id, "other": rule.other})
+        joined, pairs = _compare_frame(t, loaded_refs[rule.other], rule)
+        conflict = ibis.or_(*((left.notnull() & right.notnull() & (left != right)) for _, left, right in pairs))
+        expr = joined.filter(conflict.fill_null(False)).select("__key").distinct().order_by("__key")
+    elif isinstance(rule, RowRule):
+        base = _attach_lookups(_with_key(t, key), [rule], loaded_refs)
+        expr = base.filter(rule.failed(base)).select(KEY).distinct().order_by(KEY)
+    else:
+        raise Invalid(f"规则 {rule.id} 不是逐行规则，没有失败记录", details={"rule": rule.id})
+    return [k for k in backend.to_arrow(expr)[0].to_pylist() if k is not None]
+
+
+__all__ = [
+    "Backend",
+    "DuckDBBackend",
+    "FailingRow",
+    "RuleResult",
+    "RunResult",
+    "SparkBackend",
+    "check_timeliness",
+    "failing_keys",
+    "local_spark_session",
+    "run_rules",
+]

@@ -1,0 +1,115 @@
+"""One Settings class; every field is documented where it is declared.
+
+Values come from the environment (``CITYBRAIN_*``), then an optional TOML file named by
+``CITYBRAIN_CONFIG``, then the defaults below. ``tests/test_settings.py`` checks that every field
+has a description, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYBRAIN_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("./var"),
+        description="Data directory: metadata database (SQLite), the data lake, keys, logs.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store. Empty: SQLite file under `home`. "
+        "Production: postgresql+psycopg://user@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(default=8000, description="Port the web server listens on.")
+    oid_arc: str = Field(
+        default="1.2.156.3204",
+        description="The city's OID arc (GB/T 26231). Data resources get R.3.{dept}.{item} under it.",
+    )
+    default_lang: str = Field(default="zh", description="UI language when the user chose none: zh or en.")
+    session_max_age: int = Field(default=8 * 3600, description="Web session lifetime in seconds.")
+    token_default_days: int = Field(default=90, description="Default lifetime of a new API token in days.")
+    log_level: str = Field(default="INFO", description="Log level of the structured (JSON) log.")
+    log_json: bool = Field(default=True, description="Write logs as JSON lines (false: plain text).")
+    seeds_scale: int = Field(
+        default=2000, description="Demo city: number of persons in the 人口 base library (companies scale with it)."
+    )
+
+    @field_validator("oid_arc")
+    @classmethod
+    def _oid_arc_valid(cls, value: str) -> str:
+        from citybrain.catalog.oid import validate_oid
+
+        validate_oid(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("CITYBRAIN_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    # -- derived locations -------------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'citybrain.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    def secret(self, name: str, nbytes: int = 32) -> bytes:
+        """A named secret kept under ``home/keys`` (created on first use, mode 0600).
+
+        Secrets never live in the repository or in the database; an operator can replace the
+        file, or set ``CITYBRAIN_SECRET_<NAME>`` (hex) to supply one from a vault.
+        """
+        env = os.environ.get(f"CITYBRAIN_SECRET_{name.upper()}")
+        if env:
+            return bytes.fromhex(env)
+        path = self.keys_dir / f"{name}.key"
+        if not path.exists():
+            self.keys_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(nbytes))
+            os.replace(tmp, path)
+        return bytes.fromhex(path.read_text().strip())
+
+    def public_dict(self) -> dict[str, Any]:
+        return {name: str(getattr(self, name)) for name in type(self).model_fields}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+import citybrain
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", summary="Liveness and database check")
+def healthz(request: Request) -> dict[str, object]:
+    with request.app.state.db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"status": "ok", "version": citybrain.__version__, "database": request.app.state.db.engine.dialect.name}

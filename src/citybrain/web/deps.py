@@ -1,0 +1,82 @@
+"""Request → Context: one unit of work per request, and who is acting.
+
+The session commits when the endpoint returns (``scope="function"``: before the response is
+sent, so a failed commit is reported, never hidden behind a 200) and rolls back on any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from citybrain.actions import Context
+from citybrain.auth.actor import ANONYMOUS, Actor
+from citybrain.auth.service import actor_from_session, actor_from_token
+from citybrain.logging import request_id_var
+
+SESSION_COOKIE = "cb_session"
+LANG_COOKIE = "cb_lang"
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.secret("session"), salt="citybrain-session")
+
+
+def sign_session(request: Request, session_id: str) -> str:
+    return _serializer(request).dumps(session_id)
+
+
+def read_session_cookie(request: Request) -> str | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        return str(_serializer(request).loads(raw, max_age=request.app.state.settings.session_max_age))
+    except BadSignature:
+        return None
+
+
+def request_lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if lang in ("zh", "en"):
+        return lang
+    return request.app.state.settings.default_lang
+
+
+def resolve_actor(request: Request, session: object) -> Actor:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return actor_from_token(session, auth[7:].strip())
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        return actor_from_token(session, api_key.strip())
+    session_id = read_session_cookie(request)
+    if session_id:
+        actor = actor_from_session(session, session_id)
+        if actor is not None:
+            return actor
+    return ANONYMOUS
+
+
+def get_context(request: Request) -> Iterator[Context]:
+    db = request.app.state.db
+    session = db.sessionmaker()
+    try:
+        actor = resolve_actor(request, session)
+        request.state.actor = actor
+        ctx = Context(session=session, actor=actor, settings=request.app.state.settings,
+                      ip=request.client.host if request.client else None, request_id=request_id_var.get(),
+                      lang=request_lang(request))
+        yield ctx
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+Ctx = Annotated[Context, Depends(get_context, scope="function")]

@@ -1,0 +1,224 @@
+"""脱敏方法: exact outputs on hand-written values, nulls and short strings included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pytest
+
+from citybrain.errors import Invalid
+from citybrain.masking import MaskSpec, apply_mask, consumer_key, mask_column
+
+KEY = bytes(range(32))
+
+
+def run(values: list, spec: MaskSpec, type_: pa.DataType | None = None, **kwargs) -> list:
+    return mask_column(pa.array(values, type_), spec, column="f", **kwargs).to_pylist()
+
+
+def test_citizen_id_keeps_region_code_and_last_four() -> None:
+    spec = MaskSpec("mask", keep_first=6, keep_last=4)
+    assert run(["32040219900517123X", None, "12345", "3", ""], spec) == [
+        "320402********123X",
+        None,
+        "12***",  # malformed short value: at most half is shown
+        "*",
+        "",
+    ]
+
+
+def test_mobile_stored_as_integer_is_masked_as_text() -> None:
+    spec = MaskSpec("mask", keep_first=3, keep_last=4)
+    assert run([13812341234, None], spec, pa.int64()) == ["138****1234", None]
+
+
+def test_fixed_number_of_stars_hides_length() -> None:
+    assert run(["zhangsan", "li"], MaskSpec("mask", keep_first=1, stars=3)) == ["z***", "l***"]
+
+
+def test_name_keeps_surname_and_compound_surname() -> None:
+    got = run(["张三", "张三丰", "欧阳修文", "欧阳修", "司马光", "张", "欧阳", None], MaskSpec("name"))
+    assert got == ["张*", "张**", "欧阳**", "欧阳*", "司马*", "*", "欧*", None]
+
+
+def test_mask_only_for_prefixes_leaves_organisation_codes() -> None:
+    spec = MaskSpec("mask", keep_first=8, only_prefixes=["92"])
+    assert run(["92320402MA1XXXXX3X", "91320000134789123X", None], spec) == [
+        "92320402**********",
+        "91320000134789123X",
+        None,
+    ]
+
+
+def test_email_masks_user_part_only() -> None:
+    got = run(["zhangsan@example.com", "a@b.cn", "not-an-email", None], MaskSpec("email"))
+    assert got == ["z*******@example.com", "*@b.cn", "n***********", None]
+
+
+def test_date_to_month_and_year_from_dates_and_text() -> None:
+    dates = [dt.date(1990, 5, 17), None, dt.date(2001, 12, 31)]
+    assert run(dates, MaskSpec("date")) == ["1990-05", None, "2001-12"]
+    assert run(dates, MaskSpec("date", granularity="year")) == ["1990", None, "2001"]
+    text = ["1990-05-17", "19900517", "1990/5/7", "1990年5月", "1990-13-01", "unknown", None]
+    assert run(text, MaskSpec("date")) == ["1990-05", "1990-05", "1990-05", "1990-05", None, None, None]
+
+
+def test_age_band_with_width_and_top() -> None:
+    assert run([35, 30, 39, 0, 9, None, 85], MaskSpec("age_band", top=80)) == [
+        "30-39",
+        "30-39",
+        "30-39",
+        "0-9",
+        "0-9",
+        None,
+        "80+",
+    ]
+    assert run([37.5, 42], MaskSpec("age_band", width=5)) == ["35-39", "40-44"]
+
+
+def test_bucket_is_half_open_range() -> None:
+    assert run([1500, 2000, -1, None], MaskSpec("bucket", width=1000)) == [
+        "[1000,2000)",
+        "[2000,3000)",
+        "[-1000,0)",
+        None,
+    ]
+    assert run([0.25], MaskSpec("bucket", width=0.5)) == ["[0,0.5)"]
+
+
+def test_address_cut_at_township_else_road_else_district() -> None:
+    got = run(
+        [
+            "江苏省常州市天宁区青龙街道龙锦路1号6幢302室",
+            "溧阳市天目湖镇中关村大道8号",
+            "江苏省镇江市京口区大市口街道中山东路1号",  # the 镇 of 镇江 is not a township
+            "常州市天宁区延陵西路123号",
+            "天宁区镇江路5号",
+            "溧阳市天目湖度假区",
+            "某处",
+            None,
+        ],
+        MaskSpec("address"),
+    )
+    assert got == [
+        "江苏省常州市天宁区青龙街道",
+        "溧阳市天目湖镇",
+        "江苏省镇江市京口区大市口街道",
+        "常州市天宁区延陵西路",
+        "天宁区镇江路",
+        "溧阳市天目湖度假区",
+        None,
+        None,
+    ]
+
+
+def test_coordinates_rounded() -> None:
+    assert run([119.9512345, 31.7798765, None], MaskSpec("round", digits=3)) == [119.951, 31.78, None]
+
+
+def test_amount_truncated_towards_zero_or_rounded() -> None:
+    assert run([12345, 999, -1500, None], MaskSpec("truncate", unit=1000)) == [12000, 0, -1000, None]
+    assert run([12345.6, 12999.0], MaskSpec("truncate", unit=100, mode="nearest")) == [12300.0, 13000.0]
+
+
+def test_suppress_to_null_or_fixed_string_keeps_nulls() -> None:
+    assert run(["a", None], MaskSpec("suppress")) == [None, None]
+    assert run([5, None], MaskSpec("suppress", replacement="***"), pa.int64()) == ["***", None]
+
+
+# ── 假名化 ────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_pseudonym_consistent_per_consumer_and_different_across_consumers() -> None:
+    values = ["320402199005171234", "320402199005171234", None, "320402200001011111"]
+    a1 = run(values, MaskSpec("pseudonym"), consumer_id="交通局", key=KEY)
+    a2 = run(values[::-1], MaskSpec("pseudonym"), consumer_id="交通局", key=KEY)
+    b = run(values, MaskSpec("pseudonym"), consumer_id="卫健委", key=KEY)
+    assert a1[0] == a1[1] != a1[3]
+    assert a1[2] is None
+    assert a2 == a1[::-1]  # same token whatever the batch
+    assert set(a1[:2] + a1[3:]).isdisjoint(b)
+    assert all(t.startswith("pn_") and len(t) == 23 for t in a1 if t)
+
+
+def test_pseudonym_is_hmac_sm3_under_the_consumer_key() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, hmac
+
+    h = hmac.HMAC(consumer_key(KEY, "c1"), hashes.SM3())
+    h.update("张三".encode())
+    expected = "id-" + base64.b32encode(h.finalize()).decode().lower()[:16]
+    assert run(["张三"], MaskSpec("pseudonym", prefix="id-", length=16), consumer_id="c1", key=KEY) == [
+        expected
+    ]
+
+
+def test_pseudonym_scope_separates_columns() -> None:
+    one = run(["x"], MaskSpec("pseudonym", scope="a"), consumer_id="c", key=KEY)
+    two = run(["x"], MaskSpec("pseudonym", scope="b"), consumer_id="c", key=KEY)
+    assert one != two
+
+
+def test_pseudonym_without_key_or_consumer_is_refused() -> None:
+    table = pa.table({"id": ["1"]})
+    plan = {"id": MaskSpec("pseudonym")}
+    with pytest.raises(Invalid, match="主密钥"):
+        apply_mask(table, plan, consumer_id="c")
+    with pytest.raises(Invalid, match="数据使用方"):
+        apply_mask(table, plan, key=KEY)
+    with pytest.raises(Invalid, match="16 字节"):
+        apply_mask(table, plan, consumer_id="c", key=b"short")
+
+
+# ── MaskSpec and apply_mask ───────────────────────────────────────────────────────────────────────
+
+
+def test_spec_round_trips_through_json() -> None:
+    spec = MaskSpec("mask", keep_first=8, only_prefixes=["92"])
+    again = MaskSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    assert hash(again) == hash(spec)
+    assert spec.to_dict() == {"method": "mask", "params": {"keep_first": 8, "only_prefixes": ["92"]}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"method": "scramble"},
+        {"method": "mask", "params": {"keep": 3}},
+        {"method": "mask", "params": {"keep_first": "3"}},
+        {"method": "mask", "params": {"keep_first": -1}},
+        {"method": "date", "params": {"granularity": "day"}},
+        {"method": "bucket"},  # width is required
+        {"params": {}},
+    ],
+)
+def test_bad_spec_is_invalid(data: dict) -> None:
+    with pytest.raises(Invalid):
+        MaskSpec.from_dict(data)
+
+
+def test_apply_mask_touches_only_planned_columns() -> None:
+    table = pa.table({"name": ["张三", None], "mobile": ["13812341234", "13900001111"], "n": [1, 2]})
+    out = apply_mask(table, {"name": MaskSpec("name"), "mobile": MaskSpec("mask", keep_first=3, keep_last=4)})
+    assert out.column_names == ["name", "mobile", "n"]
+    assert out.to_pydict() == {"name": ["张*", None], "mobile": ["138****1234", "139****1111"], "n": [1, 2]}
+
+
+def test_apply_mask_names_missing_column() -> None:
+    with pytest.raises(Invalid, match="phone"):
+        apply_mask(pa.table({"a": [1]}), {"phone": MaskSpec("suppress")})
+
+
+def test_multi_chunk_columns() -> None:
+    column = pa.chunked_array([["张三", "李四"], ["欧阳修", None]])
+    table = pa.table({"name": column})
+    assert apply_mask(table, {"name": MaskSpec("name")}).column("name").to_pylist() == [
+        "张*",
+        "李*",
+        "欧阳*",
+        None,
+    ]
