@@ -28,8 +28,22 @@ def synthetic_inputs(n: int, *, year: int = 2022, seed: int = 7) -> EvaluationIn
     """A plausible county: 30% 规上, 20% emitting, 5% shared plots, 5% tenants, 3% in related groups."""
     rng = np.random.default_rng(seed)
     uscc = np.char.add("91320481MA", np.char.zfill(np.arange(n).astype(str), 8))
-    towns = np.array(["溧城街道", "昆仑街道", "古县街道", "埭头镇", "上黄镇", "戴埠镇", "天目湖镇", "别桥镇", "上兴镇",
-                      "竹箦镇", "南渡镇", "社渚镇"])
+    towns = np.array(
+        [
+            "溧城街道",
+            "昆仑街道",
+            "古县街道",
+            "埭头镇",
+            "上黄镇",
+            "戴埠镇",
+            "天目湖镇",
+            "别桥镇",
+            "上兴镇",
+            "竹箦镇",
+            "南渡镇",
+            "社渚镇",
+        ]
+    )
     registered = pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.integers(0, 8400, n), unit="D")
     registration = pd.DataFrame(
         {
@@ -87,7 +101,11 @@ def synthetic_inputs(n: int, *, year: int = 2022, seed: int = 7) -> EvaluationIn
     )
     above = rng.random(n) < 0.3
     stats = pd.DataFrame(
-        {"uscc": uscc, "above_scale": above, "energy_tce": np.where(above, np.round(rng.lognormal(6, 1, n), 1), np.nan)}
+        {
+            "uscc": uscc,
+            "above_scale": above,
+            "energy_tce": np.where(above, np.round(rng.lognormal(6, 1, n), 1), np.nan),
+        }
     )
     emit = np.flatnonzero(rng.random(n) < 0.2)
     emissions = pd.DataFrame({"uscc": uscc[emit]})
@@ -100,29 +118,68 @@ def synthetic_inputs(n: int, *, year: int = 2022, seed: int = 7) -> EvaluationIn
         return np.flatnonzero(rng.random(n) < frac)
 
     li = pick(0.01)
-    listings = pd.DataFrame({"uscc": uscc[li], "stage": rng.choice(["shareholding_reform", "neeq", "listed"], len(li)),
-                             "record_id": np.char.add("L", li.astype(str))})
+    listings = pd.DataFrame(
+        {
+            "uscc": uscc[li],
+            "stage": rng.choice(["shareholding_reform", "neeq", "listed"], len(li)),
+            "record_id": np.char.add("L", li.astype(str)),
+        }
+    )
     ht = pick(0.08)
     hightech = pd.DataFrame({"uscc": uscc[ht], "record_id": np.char.add("GR", ht.astype(str))})
     ho = pick(0.05)
-    honours = pd.DataFrame({"uscc": uscc[ho], "level": rng.choice(["national", "provincial", "municipal"], len(ho)),
-                            "record_id": np.char.add("H", ho.astype(str)),
-                            "awarded_on": pd.Timestamp(f"{year}-06-01")})
+    honours = pd.DataFrame(
+        {
+            "uscc": uscc[ho],
+            "level": rng.choice(["national", "provincial", "municipal"], len(ho)),
+            "record_id": np.char.add("H", ho.astype(str)),
+            "awarded_on": pd.Timestamp(f"{year}-06-01"),
+        }
+    )
     pe = pick(0.06)
     cat = rng.choice(["environment", "safety", "fire", "tax"], len(pe))
-    kinds = {"environment": ["fine", "suspension", "forced_execution"], "safety": ["penalised"],
-             "fire": ["ordered_to_correct", "penalised"], "tax": ["penalised", "referred_to_police"]}
+    kinds = {
+        "environment": ["fine", "suspension", "forced_execution"],
+        "safety": ["penalised"],
+        "fire": ["ordered_to_correct", "penalised"],
+        "tax": ["penalised", "referred_to_police"],
+    }
     kind = [kinds[c][i % len(kinds[c])] for i, c in enumerate(cat)]
-    penalties = pd.DataFrame({"uscc": uscc[pe], "category": cat, "kind": kind,
-                              "amount": np.round(rng.uniform(0.5, 60, len(pe)), 1), "severity": "",
-                              "record_id": np.char.add("X", pe.astype(str)), "decided_on": pd.Timestamp(f"{year}-03-15")})
+    penalties = pd.DataFrame(
+        {
+            "uscc": uscc[pe],
+            "category": cat,
+            "kind": kind,
+            "amount": np.round(rng.uniform(0.5, 60, len(pe)), 1),
+            "severity": "",
+            "record_id": np.char.add("X", pe.astype(str)),
+            "decided_on": pd.Timestamp(f"{year}-03-15"),
+        }
+    )
     ac = pick(0.002)
-    accidents = pd.DataFrame({"uscc": uscc[ac], "level": rng.choice(["一般", "较大"], len(ac)),
-                              "record_id": np.char.add("AC", ac.astype(str)),
-                              "kind": rng.choice(["environment", "safety", "fire"], len(ac))})
-    return EvaluationInputs(year=year, registration=registration, land=land, leases=leases, tax=tax, stats=stats,
-                            emissions=emissions, related=related, listings=listings, hightech=hightech,
-                            honours=honours, penalties=penalties, accidents=accidents)
+    accidents = pd.DataFrame(
+        {
+            "uscc": uscc[ac],
+            "level": rng.choice(["一般", "较大"], len(ac)),
+            "record_id": np.char.add("AC", ac.astype(str)),
+            "kind": rng.choice(["environment", "safety", "fire"], len(ac)),
+        }
+    )
+    return EvaluationInputs(
+        year=year,
+        registration=registration,
+        land=land,
+        leases=leases,
+        tax=tax,
+        stats=stats,
+        emissions=emissions,
+        related=related,
+        listings=listings,
+        hightech=hightech,
+        honours=honours,
+        penalties=penalties,
+        accidents=accidents,
+    )
 
 
 def main() -> None:
@@ -139,7 +196,9 @@ def main() -> None:
         t1 = time.perf_counter()
         result = score_prepared(prep, params)
         t2 = time.perf_counter()
-        runs.append({"prepare_s": round(t1 - t0, 4), "score_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)})
+        runs.append(
+            {"prepare_s": round(t1 - t0, 4), "score_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)}
+        )
     best = min(runs, key=lambda r: r["total_s"])
     report = {
         "benchmark": "efficiency.prepare+score_year",
@@ -156,9 +215,13 @@ def main() -> None:
         "numpy": np.__version__,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{args.firms} firms: prepare {best['prepare_s']:.3f}s + score {best['score_s']:.3f}s "
-          f"= {best['total_s']:.3f}s → {report['rows_per_s']:,} rows/s  classes {report['classes']}")
+    RESULTS.write_text(
+        json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    print(
+        f"{args.firms} firms: prepare {best['prepare_s']:.3f}s + score {best['score_s']:.3f}s "
+        f"= {best['total_s']:.3f}s → {report['rows_per_s']:,} rows/s  classes {report['classes']}"
+    )
 
 
 if __name__ == "__main__":

@@ -141,8 +141,19 @@ def test_verify_segment_from_a_known_head() -> None:
     assert verify(rows[3:], prev_hash=rows[2][3], first_seq=4) == []
 
 
-def test_verify_streams_without_holding_entries() -> None:
-    def generate(n: int):
-        yield from link({"n": i} for i in range(n))
+def test_verify_memory_does_not_grow_with_chain_length() -> None:
+    import tracemalloc
 
-    assert verify(generate(20_000)) == []
+    def generate(n: int):
+        yield from link({"n": i, "actor": "u"} for i in range(n))
+
+    tracemalloc.start()
+    try:
+        assert verify(generate(300)) == []
+        short = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        assert verify(generate(3_000)) == []
+        long = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert long < short * 1.5

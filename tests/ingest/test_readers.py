@@ -174,3 +174,11 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
         read_file(tmp_path / "x.doc")
     with pytest.raises(Invalid, match="文件不存在"):
         read_file(tmp_path / "none.csv")
+
+
+def test_csv_with_gb18030_bom_and_title_row(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\x84\x31\x95\x33" + ("标题\n" + CSV_TEXT).encode("gb18030"))
+    result = read_file(path)
+    assert (result.encoding, result.header_row, result.columns) == ("gb18030", 2, HEADER)
+    assert result.read_all().to_pylist() == EXPECTED

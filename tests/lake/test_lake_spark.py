@@ -13,7 +13,7 @@ import pytest
 from citybrain.lake import Lake
 from citybrain.lake.spark import read_version_spark
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -96,6 +96,8 @@ def test_address_cut_at_township_else_road_else_district() -> None:
             "江苏省镇江市京口区大市口街道中山东路1号",  # the 镇 of 镇江 is not a township
             "常州市天宁区延陵西路123号",
             "天宁区镇江路5号",
+            "常州市新北区南大街街道延陵西路210号",
+            "天宁区龙锦路12幢乡村小院",  # 乡 after a road and number is no township
             "溧阳市天目湖度假区",
             "某处",
             None,
@@ -108,10 +110,17 @@ def test_address_cut_at_township_else_road_else_district() -> None:
         "江苏省镇江市京口区大市口街道",
         "常州市天宁区延陵西路",
         "天宁区镇江路",
+        "常州市新北区南大街街道",
+        "天宁区龙锦路",
         "溧阳市天目湖度假区",
         None,
         None,
     ]
+
+
+def test_address_without_street_can_be_dropped() -> None:
+    spec = MaskSpec("address", fallback="null")
+    assert run(["溧阳市天目湖度假区", "天宁区青龙街道1号"], spec) == [None, "天宁区青龙街道"]
 
 
 def test_coordinates_rounded() -> None:
@@ -193,6 +202,7 @@ def test_spec_round_trips_through_json() -> None:
         {"method": "mask", "params": {"keep_first": -1}},
         {"method": "date", "params": {"granularity": "day"}},
         {"method": "bucket"},  # width is required
+        {"method": "address", "params": {"fallback": "drop"}},
         {"params": {}},
     ],
 )

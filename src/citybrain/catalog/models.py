@@ -140,8 +140,6 @@ class Resource(IdMixin, TimestampMixin, Base):
         back_populates="resource", order_by="ResourceField.position", cascade="all, delete-orphan"
     )
 
-    __mapper_args__ = {"version_id_col": revision}
-
 
 class ResourceField(IdMixin, Base):
     """A data item (信息项) of a resource, bound to a data element standard."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from citybrain.actions import Context, action
@@ -156,7 +156,8 @@ def _build_fields(ctx: Context, resource: Resource, specs: list[FieldIn], primar
             element=element, role=role.value if role else None,
         ))
     if problems:
-        raise Invalid("字段定义有误", details={"problems": problems})
+        summary = "；".join(f"字段 {p['field']}：{p['problem']}" for p in problems)
+        raise Invalid(f"字段定义有误：{summary}", details={"problems": problems})
     return built
 
 
@@ -203,6 +204,16 @@ def _reindex(ctx: Context, resource: Resource) -> None:
 
 def _snapshot(resource: Resource) -> dict[str, Any]:
     return to_public(resource).model_dump(mode="json", exclude={"created_at", "updated_at", "revision"})
+
+
+def _bump_revision(ctx: Context, resource: Resource, seen: int) -> None:
+    """Compare-and-set the revision, so two editors cannot both win (optimistic locking)."""
+    done = ctx.session.execute(
+        update(Resource).where(Resource.id == resource.id, Resource.revision == seen).values(revision=seen + 1)
+    ).rowcount
+    if done != 1:
+        raise Conflict(f"资源 {resource.key} 已被他人修改，请刷新后重试", details={"resource": resource.key})
+    ctx.session.refresh(resource, ["revision"])
 
 
 def _log_change(ctx: Context, resource: Resource, change: str, diff: dict[str, Any]) -> None:
@@ -275,6 +286,7 @@ def resource_update(ctx: Context, ref: str, data: ResourceUpdate) -> Resource:
         _claim_elements(ctx, resource)
     _reindex(ctx, resource)
     ctx.session.flush()
+    _bump_revision(ctx, resource, data.revision)
     after = _snapshot(resource)
     diff = {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
     _log_change(ctx, resource, "update", diff)
@@ -288,6 +300,7 @@ def resource_retire(ctx: Context, ref: str, reason: str) -> Resource:
     if not reason.strip():
         raise Invalid("停用资源必须说明原因", details={"field": "reason"})
     resource.status = "retired"
+    _bump_revision(ctx, resource, resource.revision)
     for src in ctx.session.scalars(select(AuthoritativeSource).where(AuthoritativeSource.resource_id == resource.id)):
         ctx.session.delete(src)
     ctx.session.flush()

@@ -433,11 +433,7 @@ def _breakdown(
     u: pd.DataFrame, best: pd.DataFrame, overrides: pd.DataFrame, firms: pd.DataFrame, params: Params, year: int
 ) -> pd.DataFrame:
     """One JSON text per unit, keys in sorted order, built in a single DuckDB query."""
-    names = params.section("classes")["names"]
-    units = u.assign(
-        class_name=u["class"].map(names),
-        score_class_name=u["score_class"].map(names),
-    )
+    units = u
     members = firms[["unit_id", "uscc"]]
     best = best.assign(points=best["points"].astype(float), uscc=best["uscc"].replace("", None))
     overrides = overrides.astype({"seq": "int64"})
@@ -467,7 +463,8 @@ def _breakdown(
                                  ORDER BY seq) AS overrides
             FROM ov GROUP BY unit_id
         ), m AS (
-            SELECT unit_id, list(uscc ORDER BY uscc) AS members FROM members GROUP BY unit_id
+            SELECT unit_id, list(uscc ORDER BY uscc) AS members FROM members
+            WHERE unit_id LIKE 'group:%' GROUP BY unit_id
         )
         SELECT units.unit_id, to_json(struct_pack(
             area := struct_pack(leased_in_mu := leased_in_mu, leased_out_mu := leased_out_mu,
@@ -476,32 +473,26 @@ def _breakdown(
             bonus_total := bonus,
             bonuses := coalesce(ev.bonuses, []),
             "class" := "class",
-            class_name := class_name,
             deduction_total := deduction,
             deductions := coalesce(ev.deductions, []),
-            document := $document,
             firm_type := firm_type,
             indicators := list_filter([{ind_struct}], lambda x: x.weight > 0),
             inputs := struct_pack(above_scale := above_scale, emissions_t := emissions_t,
                                   energy_tce := energy_tce, tax_in_treasury := tax_in_treasury,
                                   tax_paid := tax_paid, taxable_sales := taxable_sales),
-            members := m.members,
+            members := coalesce(m.members, [units.unit_id]),
             overrides := coalesce(o.overrides, []),
-            params_fingerprint := $fingerprint,
             params_version := $version,
             score_class := score_class,
-            score_class_name := score_class_name,
             total_score := total_score,
             unit_id := units.unit_id,
             year := $year::INTEGER
         )) AS breakdown
         FROM units LEFT JOIN ev USING (unit_id) LEFT JOIN o USING (unit_id) LEFT JOIN m USING (unit_id)
-        ORDER BY units.unit_id
         """
         out = con.execute(
             sql,
-            {"document": params.document, "fingerprint": params.fingerprint, "version": params.version,
-             "year": year},
+            {"version": params.version, "year": year},
         ).df()
     finally:
         con.close()

@@ -288,14 +288,14 @@ def _dtype(type_: str) -> Any:
 def _coerce(col: pd.Series, spec: Mapping[str, Any], table: str, column: str, problems: list[dict[str, Any]]) -> pd.Series:
     kind = spec["type"]
     if kind == "string":
-        out = col.astype(object).where(col.notna(), None)
-        out = out.map(lambda x: x if x is None else str(x).strip())
+        # pandas' Arrow-backed str dtype keeps strip/sort/group in C; missing stays missing
+        out = (col if isinstance(col.dtype, pd.StringDtype) else col.astype("str")).str.strip()
         if spec["required"]:
             bad = out.isna() | (out == "")
             if bad.any():
                 problems.append({"table": table, "field": column, "rows": _rows(bad),
                                  "message": f"{table}.{column} 不能为空"})
-        return out.fillna("" if spec["default"] == "" else None)
+        return out.fillna("") if spec["default"] == "" else out
     if kind == "float":
         out = pd.to_numeric(col, errors="coerce").astype("float64")
         bad = out.isna() & col.notna()
@@ -338,6 +338,12 @@ def _to_bool(x: Any) -> bool | None:
     if x in _FALSE:
         return False
     return None
+
+
+def _isin(series: pd.Series, values: Any) -> pd.Series:
+    """Membership test that stays fast for large value sets of strings."""
+    return pd.Series(pd.Index(pd.unique(np.asarray(values, dtype=object))).get_indexer(series.astype(object)) >= 0,
+                     index=series.index)
 
 
 def _rows(mask: pd.Series, limit: int = 20) -> list[int]:
@@ -517,7 +523,7 @@ def prepare(inputs: EvaluationInputs, params: Params) -> Prepared:
     units["t_rule"] = g["t_auto"].first().where(t_hit.astype(bool), None)
     deferrals = t["deferrals"].drop_duplicates("uscc")
     deferrals = deferrals.assign(unit_id=deferrals["uscc"].map(unit_id))
-    deferrals = deferrals[deferrals["unit_id"].isin(units.index)]
+    deferrals = deferrals[_isin(deferrals["unit_id"], units.index)]
     deferred = deferrals.groupby("unit_id")["reason"].first()
     units["t_rule"] = units["t_rule"].mask(units.index.isin(deferred.index), "T-other")
     units["t_reason"] = deferred.reindex(units.index)

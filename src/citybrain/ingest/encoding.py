@@ -19,6 +19,7 @@ SAMPLE_BYTES = 1 << 20
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8-sig"),
+    (b"\x84\x31\x95\x33", "gb18030"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )

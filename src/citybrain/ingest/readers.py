@@ -189,7 +189,8 @@ def _read_csv(path: Path, *, encoding: str | None, delimiter: str | None) -> Rea
             f"文件 {file} 第 {line} 行：含有不是 {enc.upper()} 编码的字节",
             details={"file": file, "line": line, "encoding": enc},
         ) from exc
-    text = text.lstrip("\ufeff")
+    # A GB18030 BOM (84 31 95 33) decodes to U+FEFF and stays in the text: the transcoder emits it
+    # too, so byte offsets computed below line up; _column_names strips it from the first name.
     if truncated:
         # The sample's last line may be cut off mid-way; keep only whole lines for header search.
         cut = max(text.rfind("\n"), text.rfind("\r"))

@@ -549,8 +549,11 @@ class Lake:
         )
         # DuckDB spills the anti-join to disk beside the version rather than holding it in memory.
         with duckdb.connect(config={"temp_directory": str(tmp / "_spill")}) as con:
-            reader = _arrow_reader(con.sql(sql), self.row_group_rows)
-            files = self._write_parts(tmp, schema, reader)
+            try:
+                reader = _arrow_reader(con.sql(sql), self.row_group_rows)
+                files = self._write_parts(tmp, schema, reader)
+            except duckdb.Error as exc:  # e.g. a key column whose type changed between loads
+                raise Invalid(f"增量合并失败：{exc}", details={"primary_key": pk}) from exc
         shutil.rmtree(stage)
         shutil.rmtree(tmp / "_spill", ignore_errors=True)
         return files

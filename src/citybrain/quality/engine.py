@@ -541,7 +541,9 @@ def failing_keys(
         expr = joined.filter(conflict.fill_null(False)).select("__key").distinct().order_by("__key")
     elif isinstance(rule, RowRule):
         base = _attach_lookups(_with_key(t, key), [rule], loaded_refs)
-        expr = base.filter(rule.failed(base)).select(KEY).distinct().order_by(KEY)
+        # flag first, filter after: a window (uniqueness) inside a filter compiles wrongly for Spark
+        flagged = base.select(KEY, __failed=rule.failed(base))
+        expr = flagged.filter(flagged["__failed"]).select(KEY).distinct().order_by(KEY)
     else:
         raise Invalid(f"规则 {rule.id} 不是逐行规则，没有失败记录", details={"rule": rule.id})
     return [k for k in backend.to_arrow(expr)[0].to_pylist() if k is not None]

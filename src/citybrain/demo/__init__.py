@@ -1,0 +1,1 @@
+"""Deterministic demo data for 常州: departments, users, the five base libraries and catalog entries."""
