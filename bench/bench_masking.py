@@ -167,7 +167,7 @@ def bench_presidio(table: pa.Table, sample: int) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "rows_per_s": round(sample / seconds),
         "first_row": {c: out[c][0] for c in COLUMNS},
-        "note": "spans precomputed outside the timing; address and date tails redacted (Presidio has no 泛化)",
+        "note": "spans precomputed, not timed; address and date tails redacted (Presidio has no 泛化)",
     }
 
 

@@ -7,9 +7,11 @@ import json
 
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from citybrain.errors import Invalid
-from citybrain.masking import MaskSpec, apply_mask, consumer_key, mask_column
+from citybrain.masking import MaskSpec, apply_mask, consumer_key, mask_batches, mask_column
 
 KEY = bytes(range(32))
 
@@ -232,3 +234,37 @@ def test_multi_chunk_columns() -> None:
         "欧阳*",
         None,
     ]
+
+
+def test_mask_batches_streams_a_duckdb_result_with_stable_tokens() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    reader = con.sql("SELECT '3204021990051712' || (i % 3)::VARCHAR AS sfzh FROM range(6) t(i)").arrow()
+    plan = {"sfzh": MaskSpec("pseudonym")}
+    batches = list(mask_batches(reader, plan, consumer_id="c", key=KEY))
+    streamed = pa.Table.from_batches(batches).column("sfzh").to_pylist()
+    whole = apply_mask(
+        pa.table({"sfzh": [f"3204021990051712{i % 3}" for i in range(6)]}), plan, consumer_id="c", key=KEY
+    )
+    assert streamed == whole.column("sfzh").to_pylist()
+    assert len(set(streamed)) == 3
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="0123456789X张欧阳三丰", max_size=25)), max_size=30),
+    st.integers(0, 8),
+    st.integers(0, 8),
+)
+def test_mask_keeps_length_and_always_hides_something(values: list, first: int, last: int) -> None:
+    out = run(values, MaskSpec("mask", keep_first=first, keep_last=last), pa.string())
+    for value, masked in zip(values, out, strict=True):
+        if value is None:
+            assert masked is None
+            continue
+        assert len(masked) == len(value)
+        if value:
+            assert "*" in masked
+            shown = len(masked) - masked.count("*")
+            assert shown <= max(first + last, 0) and (shown <= len(value) // 2 or len(value) > first + last)
+            assert value.startswith(masked.split("*", 1)[0])

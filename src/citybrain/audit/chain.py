@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from citybrain.errors import Invalid
 #: prev_hash of the first entry of a chain
 GENESIS = "0" * 64
 
-_HEX = frozenset("0123456789abcdef")
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def _default(value: Any) -> Any:
@@ -46,17 +47,16 @@ def _default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+# one encoder for every call: building it per entry costs as much as the encoding
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
+)
+
+
 def canonical(entry: Mapping[str, Any]) -> bytes:
     """Stable JSON bytes of an audit entry: sorted keys, UTF-8, no whitespace, datetimes ISO 8601."""
     try:
-        text = json.dumps(
-            entry,
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-            default=_default,
-        )
+        text = _ENCODER.encode(entry)
     except (TypeError, ValueError) as exc:
         raise Invalid(f"审计记录含无法规范化的值：{exc}", details={"keys": sorted(map(str, entry))}) from exc
     return text.encode("utf-8")
@@ -64,11 +64,14 @@ def canonical(entry: Mapping[str, Any]) -> bytes:
 
 def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     """Hex SM3 (GB/T 32905) of ``prev_hash`` (ASCII hex) followed by ``canonical(entry)``."""
-    if len(prev_hash) != 64 or not set(prev_hash) <= _HEX:
+    if not _is_hex(prev_hash):
         raise Invalid("前序哈希应为 64 位小写十六进制", details={"prev_hash": prev_hash})
+    return _sm3_hex(prev_hash, entry)
+
+
+def _sm3_hex(prev_hash: str, entry: Mapping[str, Any]) -> str:
     digest = hashes.Hash(hashes.SM3())
-    digest.update(prev_hash.encode("ascii"))
-    digest.update(canonical(entry))
+    digest.update(prev_hash.encode("ascii") + canonical(entry))
     return digest.finalize().hex()
 
 
@@ -131,7 +134,7 @@ def iter_problems(
     last_seq: int | None = None
     before_last: tuple[int, str] | None = None  # (seq, stored hash) of the entry two back
     for seq, payload, stored_prev, stored_hash in entries:
-        recomputed = entry_hash(stored_prev, payload) if _is_hex(stored_prev) else None
+        recomputed = _sm3_hex(stored_prev, payload) if _is_hex(stored_prev) else None
         if recomputed != stored_hash:
             yield ChainProblem(
                 seq,
@@ -201,4 +204,4 @@ def verify(
 
 
 def _is_hex(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None

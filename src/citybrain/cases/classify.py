@@ -44,7 +44,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from citybrain.cases.codes import CodeBook, load_codes
-from citybrain.cases.corpus import Example, Lexicon, generate, load_lexicon
+from citybrain.cases.corpus import NO_MATTER, Example, Lexicon, generate, generate_background, load_lexicon
 from citybrain.errors import Invalid
 
 #: Bump when features, model or rules change, so cached models are rebuilt.
@@ -52,8 +52,10 @@ MODEL_VERSION = 1
 #: Below this top-1 confidence a person chooses the 事项.
 DEFAULT_THRESHOLD = 0.5
 #: Sentences per 事项 for training and for fitting the temperature.
-TRAIN_PER_CLASS = 20
+TRAIN_PER_CLASS = 12
 CALIBRATION_PER_CLASS = 4
+#: Background (no 事项) sentences per 事项 sentence budget: enough for a "none of these" class.
+_BACKGROUND_SHARE = 8
 
 #: The confusable groups the rule layer and ``evaluate`` look at.
 CONFUSABLE_GROUPS: Mapping[str, tuple[str, ...]] = {
@@ -133,11 +135,17 @@ def _has(text: str, words: Iterable[str]) -> bool:
     return any(w in text for w in words)
 
 
+def confusable_cue(text: str, lexicon: Lexicon | None = None) -> tuple[str, str] | None:
+    """(code, reason) that explicit wording points to within a confusable group, or ``None``."""
+    return _cue(_normalise(text), (lexicon or load_lexicon()).cues)
+
+
 def _cue(text: str, cues: Mapping[str, Sequence[str]]) -> tuple[str, str] | None:
-    """(code, cue name) that explicit wording points to within a confusable group, or ``None``."""
     if _has(text, cues["06042"]) and _has(text, cues["06042_containers"]):
         return "06042", "满溢：垃圾桶/箱/站已满"
     shop = _has(text, cues["09005_shops"])
+    if _has(text, cues["09001"]) and not shop:
+        return "09001", "无照经营游商：流动叫卖"
     if _has(text, cues["09006"]) and not (shop and _has(text, ("店家", "店主", "商户", "自家", "店里"))):
         return "09006", "占道经营：无店摊贩占用道路"
     if shop and _has(text, cues["09005_outside"]):
@@ -210,14 +218,17 @@ class CaseClassifier:
         book = book or load_codes()
         lexicon = lexicon or load_lexicon()
         words = frozenset(lexicon.vocabulary())
+        background = generate_background(_BACKGROUND_SHARE * n_per_class, seed, lexicon=lexicon)
         train = generate(n_per_class, seed, "train", wording=wording, book=book, lexicon=lexicon)  # type: ignore[arg-type]
         # The temperature must reflect unfamiliar wording, which the final model (trained on all of it)
         # cannot show; a quick model without the held-out wording measures it instead.
-        probe = cls._fit(words, generate(max(2, n_per_class // 2), seed, "train", wording="seen", book=book,
-                                         lexicon=lexicon), book, lexicon)
-        calibration = generate(CALIBRATION_PER_CLASS, seed, "calibration", wording="unseen", book=book, lexicon=lexicon)
+        probe_set = generate(max(2, n_per_class // 2), seed, "train", wording="seen", book=book, lexicon=lexicon)
+        probe = cls._fit(words, [*probe_set, *background], book, lexicon)
+        calibration = generate(
+            CALIBRATION_PER_CLASS, seed, "calibration", wording="unseen", book=book, lexicon=lexicon
+        )
         temperature = probe._fit_temperature(calibration)
-        model = cls._fit(words, train, book, lexicon)
+        model = cls._fit(words, [*train, *background], book, lexicon)
         model.temperature = temperature
         return model
 
@@ -277,7 +288,8 @@ class CaseClassifier:
         classes = self.model.classes_
         results = []
         for text, row in zip(texts, self.probabilities(texts), strict=True):
-            order = np.argsort(-row)[: max(k, 5)]
+            # The background class keeps its probability mass (lowering the others) but is never offered.
+            order = [i for i in np.argsort(-row) if classes[i] != NO_MATTER]
             ranked = [(str(classes[i]), float(row[i])) for i in order]
             ranked, rule = _apply_rules(_normalise(text), ranked, self.cues)
             results.append((ranked[:k], rule))

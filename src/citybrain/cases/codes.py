@@ -159,10 +159,13 @@ class CodeBook:
         return self._by_key.get(("部件", item.code))
 
 
-@cache
 def load_codes(edition: str | None = None) -> CodeBook:
     """Load the code book for ``edition`` (default: the current one). Cached: the data never changes."""
-    edition = edition or CURRENT_EDITION
+    return _load(edition or CURRENT_EDITION)
+
+
+@cache
+def _load(edition: str) -> CodeBook:
     try:
         filename = _EDITION_FILES[edition]
     except KeyError:
@@ -219,11 +222,11 @@ class ComponentId:
         return ComponentId(self.division, part.code[:2], part.code[2:], self.sequence)
 
 
-def _check_division(division: str, field: str) -> None:
+def _check_division(division: str, label: str, field: str) -> None:
     # Only the shape is checked: the 行政区划 list changes yearly and lives in its own module.
-    if not _DIVISION.fullmatch(division) or division.startswith("00") or division.endswith("0000" + "00"):
+    if not _DIVISION.fullmatch(division) or division.startswith("00"):
         raise Invalid(
-            f"{field}中的行政区划代码 {division!r} 应为 6 位有效数字 (GB/T 2260)",
+            f"{label}中的行政区划代码 {division!r} 应为 6 位有效数字 (GB/T 2260)",
             details={"field": field, "value": division},
         )
 
@@ -242,7 +245,7 @@ def parse_component_id(value: str, book: CodeBook | None = None) -> ComponentId:
             details={"field": "component_id", "value": text},
         )
     division, major = text[:6], text[6:8]
-    _check_division(division, field)
+    _check_division(division, field, "component_id")
     if len(text) == 16:
         return ComponentId(division, major, text[8:10], text[10:], legacy=True)
     parsed = ComponentId(division, major, text[8:11], text[11:])
@@ -252,7 +255,7 @@ def parse_component_id(value: str, book: CodeBook | None = None) -> ComponentId:
 
 def make_component_id(division: str, code: str, sequence: int | str, book: CodeBook | None = None) -> str:
     """Build a 17-digit 部件标识码 from 行政区划代码, 部件代码 and 流水号 (1–999999)."""
-    _check_division(division, "部件标识码")
+    _check_division(division, "部件标识码", "division")
     (book or load_codes()).get("部件", code)
     seq = int(sequence)
     if not 1 <= seq <= 999_999:
@@ -279,13 +282,13 @@ def parse_matter_code(value: str, book: CodeBook | None = None) -> MatterCode:
             f"事项代码 {text!r} 应为 11 位数字（6 位行政区划 + 2 位大类 + 3 位小类）",
             details={"field": "matter_code", "value": text},
         )
-    _check_division(text[:6], "事项代码")
+    _check_division(text[:6], "事项代码", "matter_code")
     (book or load_codes()).get("事项", text[6:])
     return MatterCode(text[:6], text[6:])
 
 
 def make_matter_code(division: str, code: str, book: CodeBook | None = None) -> str:
     """Build an 11-digit 事项代码 from 行政区划代码 and 事项代码."""
-    _check_division(division, "事项代码")
+    _check_division(division, "事项代码", "division")
     (book or load_codes()).get("事项", code)
     return division + code

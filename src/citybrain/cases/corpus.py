@@ -78,6 +78,10 @@ _TAILS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: Label of background sentences (no 事项); never offered as a suggestion.
+NO_MATTER = "无关"
+
+
 @dataclass(frozen=True)
 class Example:
     """One labelled sentence."""
@@ -96,6 +100,8 @@ class Lexicon:
     objects: Mapping[str, Mapping[str, Any]]
     matters: Mapping[str, tuple[str, ...]]
     cues: Mapping[str, tuple[str, ...]]
+    #: Calls that are no city-management matter (咨询, chit-chat), so the model can say "none of these".
+    background: tuple[str, ...] = ()
 
     def terms(self, code: str) -> tuple[str, ...]:
         """Words people use for the 部件 behind an "…异常" 事项."""
@@ -130,6 +136,7 @@ def load_lexicon() -> Lexicon:
         objects=raw["objects"],
         matters={k: tuple(v) for k, v in raw["matters"].items()},
         cues={k: tuple(v) for k, v in raw["cues"].items()},
+        background=tuple(raw.get("background", ())),
     )
 
 
@@ -198,4 +205,23 @@ def generate(
             text += rng.choice(_TAILS[frames]) if frame.endswith("}") else ""
             examples.append(Example(text, item.kind, item.code))
     rng.shuffle(examples)
+    return examples
+
+
+def generate_background(n: int, seed: int = 0, *, lexicon: Lexicon | None = None) -> list[Example]:
+    """``n`` sentences that are no 事项 at all: consultations, chit-chat and keyboard noise."""
+    lexicon = lexicon or load_lexicon()
+    rng = random.Random(f"{seed}:background")
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    examples = []
+    for i in range(n):
+        if i % 4 == 3:
+            # Mis-typed or test input reaches the hotline's text channel too.
+            words = ["".join(rng.choices(letters, k=rng.randint(2, 8))) for _ in range(rng.randint(1, 3))]
+            text = " ".join(words)
+        else:
+            text = rng.choice(lexicon.background)
+            if rng.random() < 0.3:
+                text = f"市民来电：{text}"
+        examples.append(Example(text, NO_MATTER, NO_MATTER))
     return examples

@@ -258,7 +258,8 @@ def score_prepared(
     base_score = np.zeros(n)
     zero_den = params.section("baseline")["zero_denominator"]
     for ind in INDICATORS:
-        value = np.round(_div(nums[ind], dens[ind]), d)
+        # scores use the exact ratio; only what is shown is rounded, so rounding never shifts a band
+        value = _div(nums[ind], dens[ind])
         weight = np.select([firm_type == ft for ft in params.weights], [params.weights[ft][ind] for ft in params.weights])
         if ind == "tax_per_mu":
             score100 = tax_per_mu_score(np.nan_to_num(value), params)
@@ -274,7 +275,7 @@ def score_prepared(
         score100 = np.where(weight > 0, np.round(score100, d), np.nan)
         weighted = np.round(np.nan_to_num(score100) * weight / 100.0, d)
         base_score += weighted
-        u[f"{ind}_value"] = value
+        u[f"{ind}_value"] = np.round(value, d)
         u[f"{ind}_score"] = score100
         u[f"{ind}_weight"] = weight
         u[f"{ind}_weighted"] = weighted

@@ -10,6 +10,7 @@ from citybrain.masking.methods import (
     MaskSpec,
     apply_mask,
     consumer_key,
+    mask_batches,
     mask_column,
 )
 from citybrain.masking.policy import (
@@ -31,5 +32,6 @@ __all__ = [
     "consumer_key",
     "default_spec",
     "effective_plan",
+    "mask_batches",
     "mask_column",
 ]

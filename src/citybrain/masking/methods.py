@@ -32,7 +32,7 @@ method refuses.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -280,7 +280,8 @@ def _mask(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Chunk
 
 
 def _name(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.ChunkedArray:
-    arr = _as_strings(arr, ctx)
+    # a stray leading space must not become the "surname" that is kept
+    arr = pc.utf8_trim_whitespace(_as_strings(arr, ctx))
     compound = pa.array(sorted(COMPOUND_SURNAMES), arr.type)
 
     def one(chunk: pa.Array) -> pa.Array:
@@ -471,11 +472,12 @@ def consumer_key(master_key: bytes, consumer_id: str, scope: str = "") -> bytes:
     return HKDF(algorithm=hashes.SM3(), length=32, salt=None, info=info).derive(master_key)
 
 
-def _check_key(key: bytes | None) -> None:
+def _check_key(key: bytes | None) -> bytes:
     if key is None:
         raise Invalid("假名化需要平台主密钥，但未提供（主密钥不随代码分发，应由数据目录或环境变量提供）")
     if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
         raise Invalid(f"平台主密钥至少需要 {MIN_KEY_BYTES} 字节", details={"length": len(key or b"")})
+    return bytes(key)
 
 
 def _hmac_sm3_many(key: bytes, values: pa.Array) -> np.ndarray:
@@ -500,14 +502,13 @@ def _base32(digests: np.ndarray, length: int) -> np.ndarray:
 
 
 def _pseudonym(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.ChunkedArray:
-    _check_key(ctx.key)
-    assert ctx.key is not None
+    master = _check_key(ctx.key)
     if not ctx.consumer_id:
         raise Invalid(
             f"字段 {ctx.column} 需假名化，但未指定数据使用方 consumer_id", details={"field": ctx.column}
         )
     strings = _as_strings(arr, ctx)
-    key = consumer_key(ctx.key, ctx.consumer_id, p["scope"])
+    key = consumer_key(master, ctx.consumer_id, p["scope"])
     # hash each distinct value once: identifiers repeat (one person, many records)
     distinct = pc.unique(strings)
     distinct = distinct.filter(distinct.is_valid())
@@ -665,3 +666,16 @@ def apply_mask(
         old = table.schema.field(index)
         table = table.set_column(index, pa.field(name, column.type, True, old.metadata), column)
     return table
+
+
+def mask_batches(
+    batches: Iterable[pa.RecordBatch] | pa.RecordBatchReader,
+    plan: Mapping[str, MaskSpec],
+    consumer_id: str | None = None,
+    key: bytes | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream version of :func:`apply_mask` for results too big to hold — a DuckDB relation's
+    ``.arrow()`` reader, a Parquet scan. Tokens are the same as ``apply_mask`` gives: they depend only
+    on the value, the consumer and the key."""
+    for batch in batches:
+        yield from apply_mask(pa.Table.from_batches([batch]), plan, consumer_id, key).to_batches()

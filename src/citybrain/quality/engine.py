@@ -538,7 +538,9 @@ def failing_keys(
             raise Invalid(f"未提供比对数据源: {rule.other}", details={"rule": rule.id, "other": rule.other})
         joined, pairs = _compare_frame(t, loaded_refs[rule.other], rule)
         conflict = ibis.or_(*((left.notnull() & right.notnull() & (left != right)) for _, left, right in pairs))
-        expr = joined.filter(conflict.fill_null(False)).select("__key").distinct().order_by("__key")
+        # flag first, filter after, as for row rules: Spark mis-compiles a filter over the join
+        flagged = joined.select("__key", __failed=conflict.fill_null(False))
+        expr = flagged.filter(flagged["__failed"]).select("__key").distinct().order_by("__key")
     elif isinstance(rule, RowRule):
         base = _attach_lookups(_with_key(t, key), [rule], loaded_refs)
         # flag first, filter after: a window (uniqueness) inside a filter compiles wrongly for Spark
