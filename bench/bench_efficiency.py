@@ -196,9 +196,7 @@ def main() -> None:
         t1 = time.perf_counter()
         result = score_prepared(prep, params)
         t2 = time.perf_counter()
-        runs.append(
-            {"prepare_s": round(t1 - t0, 4), "score_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)}
-        )
+        runs.append({"prepare_s": round(t1 - t0, 4), "score_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)})
     best = min(runs, key=lambda r: r["total_s"])
     report = {
         "benchmark": "efficiency.prepare+score_year",
@@ -215,9 +213,7 @@ def main() -> None:
         "numpy": np.__version__,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(
         f"{args.firms} firms: prepare {best['prepare_s']:.3f}s + score {best['score_s']:.3f}s "
         f"= {best['total_s']:.3f}s → {report['rows_per_s']:,} rows/s  classes {report['classes']}"

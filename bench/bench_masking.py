@@ -64,9 +64,7 @@ def synthetic(rows: int, seed: int = 37964) -> pa.Table:
     def pick(values: list[str]) -> pa.Array:
         return pa.array(values).take(pa.array(rng.integers(0, len(values), rows)))
 
-    days = rng.integers(
-        np.datetime64("1940-01-01").astype(int), np.datetime64("2010-12-31").astype(int), rows
-    )
+    days = rng.integers(np.datetime64("1940-01-01").astype(int), np.datetime64("2010-12-31").astype(int), rows)
     birth = pa.array(days.astype("datetime64[D]"), pa.date32())
     ymd = pc.strftime(birth, format="%Y%m%d")
     order = pc.utf8_lpad(pa.array(rng.integers(0, 1000, rows)).cast(pa.string()), width=3, padding="0")
@@ -102,9 +100,7 @@ def synthetic(rows: int, seed: int = 37964) -> pa.Table:
     # a few nulls, as real registers have
     holes = pa.array(rng.random(rows) < 0.01)
     mobile = pc.if_else(holes, pa.scalar(None, pa.string()), mobile)
-    return pa.table(
-        {"citizen_id": citizen_id, "name": name, "mobile": mobile, "address": address, "birth_date": birth}
-    )
+    return pa.table({"citizen_id": citizen_id, "name": name, "mobile": mobile, "address": address, "birth_date": birth})
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -157,9 +153,7 @@ def bench_presidio(table: pa.Table, sample: int) -> dict[str, Any]:
     engine = BatchAnonymizerEngine()
 
     def run() -> dict[str, list]:
-        return {
-            c: engine.anonymize_list(part[c], results[c], operators={"PII": operators[c]}) for c in COLUMNS
-        }
+        return {c: engine.anonymize_list(part[c], results[c], operators={"PII": operators[c]}) for c in COLUMNS}
 
     seconds, out = best_of(1, run)
     return {
@@ -172,9 +166,7 @@ def bench_presidio(table: pa.Table, sample: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--presidio-rows", type=int, default=20_000)
@@ -198,9 +190,7 @@ def main() -> None:
     ids = loaded.select(["citizen_id"])
     pseudo = {"citizen_id": MaskSpec("pseudonym")}
     unique_s, tokens = best_of(1, lambda: apply_mask(ids, pseudo, consumer_id="bench", key=key))
-    repeated = pa.table(
-        {"citizen_id": ids.column("citizen_id").take(pa.array(np.arange(args.rows) % 10_000))}
-    )
+    repeated = pa.table({"citizen_id": ids.column("citizen_id").take(pa.array(np.arange(args.rows) % 10_000))})
     repeated_s, _ = best_of(1, lambda: apply_mask(repeated, pseudo, consumer_id="bench", key=key))
 
     rows = args.rows

@@ -22,12 +22,12 @@ from sqlalchemy.engine import make_url
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("CITYBRAIN_LOG_JSON", "false")
 
-from citybrain.actions import Context  # noqa: E402
-from citybrain.auth.actor import SYSTEM, Actor  # noqa: E402
-from citybrain.auth.rules import Role  # noqa: E402
-from citybrain.bootstrap import init_platform  # noqa: E402
-from citybrain.db import Database, reset_database  # noqa: E402
-from citybrain.settings import Settings, reset_settings  # noqa: E402
+from citybrain.actions import Context
+from citybrain.auth.actor import SYSTEM, Actor
+from citybrain.auth.rules import Role
+from citybrain.bootstrap import init_platform
+from citybrain.db import Database, reset_database
+from citybrain.settings import Settings, reset_settings
 
 PG_URL = os.environ.get("CITYBRAIN_TEST_DATABASE_URL", "")
 _counter = itertools.count()

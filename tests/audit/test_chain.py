@@ -23,10 +23,7 @@ def kinds(rows: list[Row]) -> list[tuple[int, ProblemKind]]:
 
 def test_canonical_is_sorted_compact_utf8() -> None:
     when = dt.datetime(2026, 5, 1, 16, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    assert (
-        canonical({"b": 1, "a": "数据", "t": when})
-        == '{"a":"数据","b":1,"t":"2026-05-01T08:30:00+00:00"}'.encode()
-    )
+    assert canonical({"b": 1, "a": "数据", "t": when}) == '{"a":"数据","b":1,"t":"2026-05-01T08:30:00+00:00"}'.encode()
 
 
 def test_canonical_survives_a_json_round_trip() -> None:
@@ -131,9 +128,7 @@ def test_rewritten_tail_caught_only_by_checkpoint() -> None:
     payloads[4] = {**payloads[4], "actor": "mallory"}
     rewritten = list(link(payloads))
     assert verify(rewritten) == []
-    assert [(p.seq, p.kind) for p in verify(rewritten, checkpoints=checkpoint)] == [
-        (6, ProblemKind.CHECKPOINT)
-    ]
+    assert [(p.seq, p.kind) for p in verify(rewritten, checkpoints=checkpoint)] == [(6, ProblemKind.CHECKPOINT)]
 
 
 def test_verify_segment_from_a_known_head() -> None:

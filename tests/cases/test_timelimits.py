@@ -113,6 +113,4 @@ def test_bad_tables_are_refused_with_the_rule_named() -> None:
     with pytest.raises(Invalid, match="缺少环节"):
         TimeLimitTable.from_toml('[defaults]\ndispose = { value = 5, unit = "working_days" }\n')
     with pytest.raises(Invalid, match="代码无效"):
-        TimeLimitTable.from_toml(
-            '[[rule]]\nstage = "dispose"\ncode = "6010"\nvalue = 1\nunit = "working_days"\n'
-        )
+        TimeLimitTable.from_toml('[[rule]]\nstage = "dispose"\ncode = "6010"\nvalue = 1\nunit = "working_days"\n')

@@ -47,15 +47,39 @@ class City:
         industrial: bool = True,
         utility: bool = False,
     ) -> City:
-        self.registration.append({"uscc": uscc, "name": f"企业{uscc}", "town": "溧城街道",
-                                  "registered_on": registered_on, "is_industrial": industrial,
-                                  "industry": "C34", "is_utility": utility})
+        self.registration.append(
+            {
+                "uscc": uscc,
+                "name": f"企业{uscc}",
+                "town": "溧城街道",
+                "registered_on": registered_on,
+                "is_industrial": industrial,
+                "industry": "C34",
+                "is_utility": utility,
+            }
+        )
         if area is not None:
-            self.land.append({"uscc": uscc, "plot_id": f"P-{uscc}", "area_mu": area, "certified": True,
-                              "building_area": 1000.0, "land_supplied_on": supplied_on,
-                              "acquired_by_merger": merger})
-        self.tax.append({"uscc": uscc, "tax_paid_in": tax, "exempt_offset": 0.0, "other_refunds": 0.0,
-                         "excluded_taxes": 0.0, "taxable_sales": sales})
+            self.land.append(
+                {
+                    "uscc": uscc,
+                    "plot_id": f"P-{uscc}",
+                    "area_mu": area,
+                    "certified": True,
+                    "building_area": 1000.0,
+                    "land_supplied_on": supplied_on,
+                    "acquired_by_merger": merger,
+                }
+            )
+        self.tax.append(
+            {
+                "uscc": uscc,
+                "tax_paid_in": tax,
+                "exempt_offset": 0.0,
+                "other_refunds": 0.0,
+                "excluded_taxes": 0.0,
+                "taxable_sales": sales,
+            }
+        )
         if above:
             self.stats.append({"uscc": uscc, "above_scale": True, "energy_tce": energy})
         if emissions:
@@ -64,9 +88,7 @@ class City:
 
     def inputs(self, year: int = YEAR) -> EvaluationInputs:
         tables = {
-            name: pd.DataFrame(rows) if rows else None
-            for name, rows in vars(self).items()
-            if name != "registration"
+            name: pd.DataFrame(rows) if rows else None for name, rows in vars(self).items() if name != "registration"
         }
         return EvaluationInputs(year=year, registration=pd.DataFrame(self.registration), **tables)
 

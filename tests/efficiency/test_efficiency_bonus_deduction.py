@@ -14,8 +14,15 @@ def _base_firm(city: City, uscc: str = "F", tax: float = 100.0) -> City:
     return city.firm(uscc, area=50.0, tax=tax)
 
 
-TAX_TIERS = [(999.99, 0.0), (1000.0, 5.0), (2999.99, 5.0), (3000.0, 7.0), (4999.99, 7.0), (5000.0, 10.0),
-             (8000.0, 10.0)]
+TAX_TIERS = [
+    (999.99, 0.0),
+    (1000.0, 5.0),
+    (2999.99, 5.0),
+    (3000.0, 7.0),
+    (4999.99, 7.0),
+    (5000.0, 10.0),
+    (8000.0, 10.0),
+]
 
 
 def test_tax_tier_bonus(params, city: City):
@@ -76,8 +83,13 @@ def test_environment_deduction(params, city: City):
     for i, (kinds, _) in enumerate(ENVIRONMENT):
         _base_firm(city, f"F{i}")
         city.penalties += [
-            {"uscc": f"F{i}", "category": "environment", "kind": k, "record_id": f"E{i}-{j}",
-             "decided_on": "2022-03-01"}
+            {
+                "uscc": f"F{i}",
+                "category": "environment",
+                "kind": k,
+                "record_id": f"E{i}-{j}",
+                "decided_on": "2022-03-01",
+            }
             for j, k in enumerate(kinds)
         ]
     result = score_year(city.inputs(), params)
@@ -90,8 +102,16 @@ def test_safety_deduction_bands(params, city: City):
     # "5 万以下（含）扣 5 分；5 万以上、20 万以下（含）扣 7 分；20 万以上，50 万以下（含）扣 10 分"; above 50 keeps 10
     for i, (amount, _) in enumerate(SAFETY):
         _base_firm(city, f"F{i}")
-        city.penalties += [{"uscc": f"F{i}", "category": "safety", "kind": "penalised", "amount": amount,
-                            "record_id": f"S{i}", "decided_on": "2022-07-01"}]
+        city.penalties += [
+            {
+                "uscc": f"F{i}",
+                "category": "safety",
+                "kind": "penalised",
+                "amount": amount,
+                "record_id": f"S{i}",
+                "decided_on": "2022-07-01",
+            }
+        ]
     result = score_year(city.inputs(), params)
     assert [row(result, f"F{i}")["deduction"] for i in range(len(SAFETY))] == [p for _, p in SAFETY]
 
@@ -142,8 +162,9 @@ def test_fire_accident_counts_as_fire_deduction(params, city: City):
 
 def test_penalty_outside_year_ignored(params, city: City):
     _base_firm(city)
-    city.penalties += [{"uscc": "F", "category": "tax", "kind": "penalised", "record_id": "T0",
-                        "decided_on": "2023-01-02"}]
+    city.penalties += [
+        {"uscc": "F", "category": "tax", "kind": "penalised", "record_id": "T0", "decided_on": "2023-01-02"}
+    ]
     assert row(score_year(city.inputs(), params), "F")["deduction"] == 0.0
 
 

@@ -71,8 +71,16 @@ def test_adjust_5_major_accident_forces_d(params, city: City, level, forced):
 def test_severe_exposure_forces_d(params, city: City):
     # "造成严重或恶劣影响的直接降为 D 类。"
     city.firm("F", area=10.0, tax=300.0)
-    city.penalties += [{"uscc": "F", "category": "complaint", "kind": "media", "points": 6.0,
-                        "severity": "severe", "record_id": "MEDIA-7"}]
+    city.penalties += [
+        {
+            "uscc": "F",
+            "category": "complaint",
+            "kind": "media",
+            "points": 6.0,
+            "severity": "severe",
+            "record_id": "MEDIA-7",
+        }
+    ]
     result = score_year(city.inputs(), params)
     assert row(result, "F")["total_score"] == 94.0
     assert row(result, "F")["class"] == "D"
@@ -91,14 +99,23 @@ def test_t_class_rules(params, city: City):
     city.firm("T3", area=30.0, tax=5.0, supplied_on="2021-06-01", merger=True)
     city.firm("T3OLD", area=30.0, tax=5.0, supplied_on="2020-06-01", merger=True)
     city.firm("NOCAT", area=30.0, tax=5.0, supplied_on="2022-01-01")  # new, but not in a 名录库
-    city.catalogue += [{"uscc": u, "catalogue": "重点培育名录库"} for u in
-                       ("T1", "T1OLD", "T2", "T2OLD", "T3", "T3OLD")]
+    city.catalogue += [
+        {"uscc": u, "catalogue": "重点培育名录库"} for u in ("T1", "T1OLD", "T2", "T2OLD", "T3", "T3OLD")
+    ]
     city.firm("OTHER", area=30.0, tax=5.0)
     city.deferrals += [{"uscc": "OTHER", "reason": "兼并重组过渡期"}]
     result = score_year(city.inputs(), params)
     classes = {u: row(result, u)["class"] for u in ("T1", "T1OLD", "T2", "T2OLD", "T3", "T3OLD", "NOCAT", "OTHER")}
-    assert classes == {"T1": "T", "T1OLD": "D", "T2": "T", "T2OLD": "D", "T3": "T", "T3OLD": "D", "NOCAT": "D",
-                       "OTHER": "T"}
+    assert classes == {
+        "T1": "T",
+        "T1OLD": "D",
+        "T2": "T",
+        "T2OLD": "D",
+        "T3": "T",
+        "T3OLD": "D",
+        "NOCAT": "D",
+        "OTHER": "T",
+    }
     assert [o["rule"] for o in result.breakdown("T1")["overrides"]] == ["T-1"]
     assert [o["rule"] for o in result.breakdown("T2")["overrides"]] == ["T-2"]
     assert [o["rule"] for o in result.breakdown("T3")["overrides"]] == ["T-3"]
@@ -130,8 +147,13 @@ def test_discretionary_adjustment_of_c_or_d(params, city: City):
     result = score_year(city.inputs(), params, adjustments=adj)
     assert row(result, "LEAD")["class"] == "B"
     assert result.breakdown("LEAD")["overrides"] == [
-        {"from": "C", "reason": "科技领军人才企业，领导小组2023年第2次会议", "record_id": None, "rule": "adjust-4",
-         "to": "B"}
+        {
+            "from": "C",
+            "reason": "科技领军人才企业，领导小组2023年第2次会议",
+            "record_id": None,
+            "rule": "adjust-4",
+            "to": "B",
+        }
     ]
     with pytest.raises(Invalid) as exc:
         score_year(city.inputs(), params, adjustments=[("TOP", "B", "理由")])

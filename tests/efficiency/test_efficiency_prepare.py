@@ -132,8 +132,12 @@ def test_schemas_document_every_table(params):
 def test_pyarrow_tables_accepted(params, city: City):
     city.firm("F", area=10.0, tax=100.0)
     inputs = city.inputs()
-    arrow = EvaluationInputs(year=inputs.year, registration=pa.Table.from_pandas(inputs.registration),
-                             land=pa.Table.from_pandas(inputs.land), tax=pa.Table.from_pandas(inputs.tax))
+    arrow = EvaluationInputs(
+        year=inputs.year,
+        registration=pa.Table.from_pandas(inputs.registration),
+        land=pa.Table.from_pandas(inputs.land),
+        tax=pa.Table.from_pandas(inputs.tax),
+    )
     assert row(score_year(arrow, params), "F")["total_score"] == 60.0
 
 

@@ -48,8 +48,13 @@ def test_below_scale_scored_on_tax_per_mu_only(params, city: City):
     b = score_year(city.inputs(), params).breakdown("W")
     assert [i["code"] for i in b["indicators"]] == ["tax_per_mu"]
     assert b["indicators"][0] == {
-        "baseline": None, "code": "tax_per_mu", "name": "亩均税收", "score": 50.0, "value": 7.5,
-        "weight": 100.0, "weighted": 50.0,
+        "baseline": None,
+        "code": "tax_per_mu",
+        "name": "亩均税收",
+        "score": 50.0,
+        "value": 7.5,
+        "weight": 100.0,
+        "weighted": 50.0,
     }
 
 
@@ -66,8 +71,12 @@ def test_above_scale_with_and_without_emissions(params, city: City):
     result = score_year(_three_above_scale(city).inputs(), params)
     # 基准值 = 2 × mean over the 规上 units that use the indicator
     # 亩均应税销售收入 (500, 100, 300) → 600; 单位能耗税收 (2, 1, 3) → 4; 单位污染物排放税收 (Z only, 30) → 60
-    assert result.baselines == {"tax_per_mu": None, "sales_per_mu": 600.0, "tax_per_energy": 4.0,
-                                "tax_per_emission": 60.0}
+    assert result.baselines == {
+        "tax_per_mu": None,
+        "sales_per_mu": 600.0,
+        "tax_per_energy": 4.0,
+        "tax_per_emission": 60.0,
+    }
     x, y, z = (row(result, u) for u in "XYZ")
     assert x["firm_type"] == "above_scale_clean" and z["firm_type"] == "above_scale_emitting"
     # X: 64 + 500/600×10 (8.3333) + 2/4×10 (5) = 77.3333
@@ -78,8 +87,13 @@ def test_above_scale_with_and_without_emissions(params, city: City):
     assert z["total_score"] == 87.5 and z["class"] == "A"
     ind = {i["code"]: i for i in result.breakdown("Z")["indicators"]}
     assert ind["tax_per_emission"] == {
-        "baseline": 60.0, "code": "tax_per_emission", "name": "单位污染物排放税收", "score": 50.0,
-        "value": 30.0, "weight": 10.0, "weighted": 5.0,
+        "baseline": 60.0,
+        "code": "tax_per_emission",
+        "name": "单位污染物排放税收",
+        "score": 50.0,
+        "value": 30.0,
+        "weight": 10.0,
+        "weighted": 5.0,
     }
     assert ind["tax_per_mu"]["weight"] == 70.0
     assert "tax_per_emission" not in {i["code"] for i in result.breakdown("X")["indicators"]}

@@ -17,9 +17,7 @@ def docs() -> list[dict[str, object]]:
 
 def doc(number: str, source_file: str | None = None) -> dict[str, object]:
     found = [
-        d
-        for d in docs()
-        if d["document_number"] == number and (source_file is None or d["source_file"] == source_file)
+        d for d in docs() if d["document_number"] == number and (source_file is None or d["source_file"] == source_file)
     ]
     assert len(found) == 1, (number, len(found))
     return found[0]
@@ -109,7 +107,4 @@ def test_titles_are_tidied_and_offsets_point_at_the_number() -> None:
     assert d["title"] == "市政府关于批转市自然资源和规划局《溧阳市2023年度国有建设用地供应计划》的通知"
     assert d["offset"] == 24388
     assert doc("溧政办发〔2023〕4号")["offset"] == 73255
-    assert (
-        doc("常政办发〔2021〕104号")["title"]
-        == "市政府办公室关于印发《常州市“十四五”智慧城市建设规划》的通知"
-    )
+    assert doc("常政办发〔2021〕104号")["title"] == "市政府办公室关于印发《常州市“十四五”智慧城市建设规划》的通知"

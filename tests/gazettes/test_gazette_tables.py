@@ -197,9 +197,7 @@ def test_ly_traffic_arterials() -> None:
 
 
 def test_ly_noise_limits_fill_the_missing_4a_night_value_from_gb_3096() -> None:
-    limits = {
-        r["zone_class"]: (r["day_limit_db"], r["night_limit_db"]) for r in TABLES["ly_noise_limits"].rows()
-    }
+    limits = {r["zone_class"]: (r["day_limit_db"], r["night_limit_db"]) for r in TABLES["ly_noise_limits"].rows()}
     assert limits == {"1类": (55, 45), "2类": (60, 50), "3类": (65, 55), "4a类": (70, 55), "4b类": (70, 60)}
     notes = {r["zone_class"]: r["source_note"] for r in TABLES["ly_noise_limits"].rows()}
     assert "GB 3096-2008" in notes["4a类"] and "缺失" in notes["4a类"]

@@ -60,9 +60,7 @@ DIES_BEFORE_PUBLISH = textwrap.dedent(
 
 def _start(code: str, root: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(
-        [sys.executable, "-c", code, str(root), KEY], stdout=subprocess.PIPE, text=True, env=env
-    )
+    return subprocess.Popen([sys.executable, "-c", code, str(root), KEY], stdout=subprocess.PIPE, text=True, env=env)
 
 
 def _seed(root: Path) -> tuple[Lake, bytes, dict[str, list[str]]]:

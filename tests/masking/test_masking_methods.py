@@ -162,9 +162,7 @@ def test_pseudonym_is_hmac_sm3_under_the_consumer_key() -> None:
     h = hmac.HMAC(consumer_key(KEY, "c1"), hashes.SM3())
     h.update("张三".encode())
     expected = "id-" + base64.b32encode(h.finalize()).decode().lower()[:16]
-    assert run(["张三"], MaskSpec("pseudonym", prefix="id-", length=16), consumer_id="c1", key=KEY) == [
-        expected
-    ]
+    assert run(["张三"], MaskSpec("pseudonym", prefix="id-", length=16), consumer_id="c1", key=KEY) == [expected]
 
 
 def test_pseudonym_scope_separates_columns() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+from tests.factories import login
 from typer.testing import CliRunner
 
 from citybrain.audit.service import audit_verify
-from tests.factories import login
 
 
 def _make_events(factory, n: int = 4) -> None:

@@ -17,8 +17,15 @@ OWN, OTHER = "d-own", "d-other"
 ROLES = [Role.ADMIN, Role.CDO, Role.STEWARD, Role.CONSUMER, Role.GRID_OPERATOR, Role.SECURITY, Role.PUBLIC]
 
 # operation -> roles allowed on their own department's object, roles allowed on another's
-A, C, S, U, G, X, P = (Role.ADMIN, Role.CDO, Role.STEWARD, Role.CONSUMER, Role.GRID_OPERATOR, Role.SECURITY,
-                       Role.PUBLIC)
+A, C, S, U, G, X, P = (
+    Role.ADMIN,
+    Role.CDO,
+    Role.STEWARD,
+    Role.CONSUMER,
+    Role.GRID_OPERATOR,
+    Role.SECURITY,
+    Role.PUBLIC,
+)
 MATRIX: dict[str, tuple[set[Role], set[Role]]] = {
     "department_create": ({A}, {A}),
     "department_update": ({A}, {A}),
@@ -90,8 +97,15 @@ def test_anonymous_sees_only_open_metadata_and_cannot_write() -> None:
 
 
 def test_token_scope_narrows_a_role() -> None:
-    steward = Actor(kind="token", user_id="u", username="s", dept_id=OWN, roles=frozenset({S}),
-                    scopes=frozenset({"catalog:read"}), token_id="t")
+    steward = Actor(
+        kind="token",
+        user_id="u",
+        username="s",
+        dept_id=OWN,
+        roles=frozenset({S}),
+        scopes=frozenset({"catalog:read"}),
+        token_id="t",
+    )
     assert decide(steward, "resource_show", _res("无条件共享", "无条件开放", OWN)).allowed
     refused = decide(steward, "resource_create", {"dept_id": OWN})
     assert not refused.allowed and "catalog:write" in refused.reason

@@ -19,9 +19,21 @@ PERSON_FIELDS = [
 
 
 def population(dept, key="population", **kw):
-    return dict(key=key, name="人口基础信息", dept=dept.id, category="基础库", base_library="人口",
-                share_type="有条件共享", share_basis="《常州市公共数据管理办法》", open_type="不予开放",
-                open_basis="含个人信息", grade="重要", fields=PERSON_FIELDS, primary_key=["citizen_id"], **kw)
+    return dict(
+        key=key,
+        name="人口基础信息",
+        dept=dept.id,
+        category="基础库",
+        base_library="人口",
+        share_type="有条件共享",
+        share_basis="《常州市公共数据管理办法》",
+        open_type="不予开放",
+        open_basis="含个人信息",
+        grade="重要",
+        fields=PERSON_FIELDS,
+        primary_key=["citizen_id"],
+        **kw,
+    )
 
 
 def count(db, model=Resource) -> int:
@@ -67,15 +79,39 @@ def test_one_source_per_data_element(run, factory, db) -> None:
         {"name": "citizen_id", "title": "公民身份号码", "standard": "citizen_id"},
         {"name": "name", "title": "姓名", "standard": "person_name", "element": "人口.name", "role": "copy"},
     ]
-    run(service.resource_create, ResourceCreate.model_validate(dict(
-        key="assistance_households", name="低保家庭成员", dept=civil.id, category="部门库", share_type="有条件共享",
-        share_basis="社会救助", open_type="不予开放", open_basis="个人信息", fields=copy_fields,
-        primary_key=["citizen_id"])))
+    run(
+        service.resource_create,
+        ResourceCreate.model_validate(
+            dict(
+                key="assistance_households",
+                name="低保家庭成员",
+                dept=civil.id,
+                category="部门库",
+                share_type="有条件共享",
+                share_basis="社会救助",
+                open_type="不予开放",
+                open_basis="个人信息",
+                fields=copy_fields,
+                primary_key=["citizen_id"],
+            )
+        ),
+    )
     # a copy of an element nobody is authoritative for is refused
     with pytest.raises(Invalid, match="尚无权威来源"):
-        run(service.resource_create, ResourceCreate.model_validate(dict(
-            key="orphan_copy", name="孤儿副本", dept=civil.id, category="部门库", share_type="无条件共享",
-            open_type="无条件开放", fields=[{"name": "x", "title": "某项", "element": "法人.nothing", "role": "copy"}])))
+        run(
+            service.resource_create,
+            ResourceCreate.model_validate(
+                dict(
+                    key="orphan_copy",
+                    name="孤儿副本",
+                    dept=civil.id,
+                    category="部门库",
+                    share_type="无条件共享",
+                    open_type="无条件开放",
+                    fields=[{"name": "x", "title": "某项", "element": "法人.nothing", "role": "copy"}],
+                )
+            ),
+        )
 
 
 def test_unknown_standard_and_missing_basis_are_refused(run, factory, db) -> None:
@@ -84,9 +120,17 @@ def test_unknown_standard_and_missing_basis_are_refused(run, factory, db) -> Non
     with pytest.raises(Invalid, match="未知的数据元标准"):
         factory.resource(dept, fields=[{"name": "a", "title": "甲", "standard": "no_such_standard"}], primary_key=[])
     with pytest.raises(ValueError, match="必须说明依据"):
-        ResourceCreate.model_validate(dict(key="abc", name="无依据", dept="x", category="部门库",
-                                           share_type="有条件共享", open_type="无条件开放",
-                                           fields=[{"name": "a", "title": "甲"}]))
+        ResourceCreate.model_validate(
+            dict(
+                key="abc",
+                name="无依据",
+                dept="x",
+                category="部门库",
+                share_type="有条件共享",
+                open_type="无条件开放",
+                fields=[{"name": "a", "title": "甲"}],
+            )
+        )
     assert count(db) == before
 
 
@@ -125,8 +169,9 @@ def test_search_finds_through_aliases_words_and_filters(run, factory) -> None:
 def test_unshared_metadata_is_hidden_from_other_departments(run, factory) -> None:
     police = factory.dept()
     other = factory.dept()
-    factory.resource(police, key="secret_stuff", share_type="不予共享", share_basis="涉密", open_type="不予开放",
-                     open_basis="涉密")
+    factory.resource(
+        police, key="secret_stuff", share_type="不予共享", share_basis="涉密", open_type="不予开放", open_basis="涉密"
+    )
     _u, own_actor = factory.user("consumer", police)
     _v, other_actor = factory.user("consumer", other)
     assert run(service.resource_search, SearchQuery(), actor=own_actor).total == 1

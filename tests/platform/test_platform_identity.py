@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from tests.factories import PASSWORD, login
 
 from citybrain.audit.models import AuditEvent
 from citybrain.auth.models import ApiToken, User
 from citybrain.db import utcnow
-from tests.factories import PASSWORD, login
 
 
 def test_login_logout_and_failed_attempt_audited(client, factory, db) -> None:
@@ -45,9 +45,19 @@ def test_token_is_scoped_stored_as_hash_expires_and_revokes(client, factory, db)
     auth = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/catalog/resources", headers=auth).status_code == 200
     # the scope does not cover writing, whatever the role could do
-    r = client.post("/api/v1/catalog/resources", headers=auth, json={
-        "key": "x_res", "name": "某资源", "dept": dept.id, "category": "部门库", "share_type": "无条件共享",
-        "open_type": "无条件开放", "fields": [{"name": "a", "title": "甲"}]})
+    r = client.post(
+        "/api/v1/catalog/resources",
+        headers=auth,
+        json={
+            "key": "x_res",
+            "name": "某资源",
+            "dept": dept.id,
+            "category": "部门库",
+            "share_type": "无条件共享",
+            "open_type": "无条件开放",
+            "fields": [{"name": "a", "title": "甲"}],
+        },
+    )
     assert r.status_code == 403 and "catalog:write" in r.json()["error"]["message"]
     # expiry is enforced on the next call
     with db.session() as s:

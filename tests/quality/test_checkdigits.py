@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from citybrain.quality import checkdigits
 from tests.quality.conftest import (
     USCC_CHARS,
     evaluate,
@@ -15,6 +13,8 @@ from tests.quality.conftest import (
     scalar_org_check,
     scalar_uscc_check,
 )
+
+from citybrain.quality import checkdigits
 
 
 def test_gb11643_examples(duck) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.quality.conftest import make_id
 
 from citybrain.errors import Invalid
 from citybrain.quality.engine import FailingRow, failing_keys, run_rules
@@ -21,7 +22,6 @@ from citybrain.quality.rules import (
     UniquenessRule,
     standard_population_rules,
 )
-from tests.quality.conftest import make_id
 
 FEMALE = "11010519491231002X"
 MALE = make_id("320481", "19900102", "013")
@@ -121,7 +121,10 @@ def test_referential_anti_join_with_samples(duck) -> None:
     result = run_rules(PEOPLE, [rule], backend=duck, key="rid", refs={"人口库": base}).result("in_base")
     # r2 (lower-case x is a different string) and r3 are not in the base library; r4 is null, skipped
     assert (result.checked, result.failed) == (5, 2)
-    assert [(s.key, s.value) for s in result.samples] == [("r2", FEMALE.lower()), ("r3", PEOPLE["citizen_id"][2].as_py())]
+    assert [(s.key, s.value) for s in result.samples] == [
+        ("r2", FEMALE.lower()),
+        ("r3", PEOPLE["citizen_id"][2].as_py()),
+    ]
 
 
 def test_compare_two_sources_names_both_values(duck) -> None:

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 import pytest
+from tests.quality.conftest import make_id
 
 from citybrain.quality.engine import DuckDBBackend, SparkBackend, failing_keys, run_rules
 from citybrain.quality.rules import CompareRule, ReferentialRule, standard_population_rules
-from tests.quality.conftest import make_id
 
 DIVISIONS = ["320402", "320404", "320411", "320412", "320413", "320481"]
 
@@ -79,7 +79,9 @@ def spark():
 def test_duckdb_and_spark_agree(spark) -> None:
     people = population()
     base = people.slice(0, 1500).select(["citizen_id", "name", "phone"])
-    base = base.set_column(1, "name", pa.array([n if i % 97 else "某某" for i, n in enumerate(base["name"].to_pylist())]))
+    base = base.set_column(
+        1, "name", pa.array([n if i % 97 else "某某" for i, n in enumerate(base["name"].to_pylist())])
+    )
     refs = {"GB/T 2260": DIVISIONS, "人口库": base}
     duck = DuckDBBackend()
     results = {b.name: run_rules(people, rule_set(), backend=b, key="rid", refs=refs) for b in (duck, spark)}

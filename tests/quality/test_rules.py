@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from tests.quality.conftest import evaluate, make_id
 
 from citybrain.errors import Invalid
 from citybrain.quality.rules import (
@@ -28,7 +29,6 @@ from citybrain.quality.rules import (
     rules_from_dicts,
     standard_population_rules,
 )
-from tests.quality.conftest import evaluate, make_id
 
 
 def failed(duck, rule, data):
@@ -76,7 +76,9 @@ def test_check_digit_rule(duck) -> None:
 
 def test_phone(duck) -> None:
     mobile = PhoneRule(id="m", column="v")
-    data = {"v": ["13812345678", "+86 13812345678", "8613812345678", "12812345678", "1381234567", "0519-86681234", None]}
+    data = {
+        "v": ["13812345678", "+86 13812345678", "8613812345678", "12812345678", "1381234567", "0519-86681234", None]
+    }
     assert failed(duck, mobile, data) == [False, False, False, True, True, True, False]
     either = PhoneRule(id="m2", column="v", allow_landline=True)
     assert failed(duck, either, data) == [False, False, False, True, True, False, False]
@@ -104,7 +106,18 @@ def test_id_card_birth_and_sex_agreement(duck) -> None:
     male = make_id("320481", "19900102", "013")  # 17th digit 3 → 男
     data = {
         "id": [female, female.lower(), female, female, male, male, male, "123", female, None],
-        "birth": ["1949-12-31", "19491231", "1949-12-30", "1949-12-31", "1990/01/02", "1990-01-02", None, "x", None, "1"],
+        "birth": [
+            "1949-12-31",
+            "19491231",
+            "1949-12-30",
+            "1949-12-31",
+            "1990/01/02",
+            "1990-01-02",
+            None,
+            "x",
+            None,
+            "1",
+        ],
         "sex": ["2", "女", "2", "1", "男", "2", "9", "1", None, "1"],
     }
     assert failed(duck, rule, data) == [

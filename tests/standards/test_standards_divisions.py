@@ -70,9 +70,7 @@ def test_lookups_walk_the_tree() -> None:
     assert divisions.district_of("320400") is None
     assert {item.name for item in divisions.children("320481109")} >= {"老河村", "分界村", "余巷村"}
     under_liyang = divisions.descendants("320481")
-    assert len(under_liyang) == 12 + sum(
-        len(divisions.children(s.code)) for s in divisions.children("320481")
-    )
+    assert len(under_liyang) == 12 + sum(len(divisions.children(s.code)) for s in divisions.children("320481"))
     assert [item.code for item in divisions.find("天宁街道")] == ["320402005"]
 
 

@@ -30,9 +30,7 @@ uscc_pairs = st.sampled_from(
 )
 
 
-@given(
-    seed=seeds, division=district_codes, birth=st.dates(date(1900, 1, 1), TODAY), sex=st.sampled_from("12")
-)
+@given(seed=seeds, division=district_codes, birth=st.dates(date(1900, 1, 1), TODAY), sex=st.sampled_from("12"))
 def test_citizen_id_round_trip(seed: int, division: str, birth: date, sex: str) -> None:
     value = generate.citizen_id(random.Random(seed), division=division, birth=birth, sex=sex)
     assert check_citizen_id(value, today=TODAY) is None

@@ -159,8 +159,7 @@ def iter_problems(
                 yield ChainProblem(
                     last_seq,
                     ProblemKind.MISPLACED,
-                    f"序号 {last_seq} 的记录不在链上：序号 {seq} 直接链接到序号 {before_last[0]}"
-                    f"（记录被插入或移动）",
+                    f"序号 {last_seq} 的记录不在链上：序号 {seq} 直接链接到序号 {before_last[0]}（记录被插入或移动）",
                     expected_prev,
                     stored_prev,
                 )

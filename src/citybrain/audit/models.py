@@ -14,8 +14,9 @@ from citybrain.db import Base, utcnow
 class AuditEvent(Base):
     __tablename__ = "audit_event"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     result: Mapped[str] = mapped_column(String(16))  # ok | denied | error

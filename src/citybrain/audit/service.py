@@ -112,7 +112,9 @@ def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     """Stream the log in seq order with constant memory (keyset pagination)."""
     last = 0
     while True:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)))
+        rows = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch))
+        )
         if not rows:
             return
         yield from rows
@@ -121,9 +123,16 @@ def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
 
 
 @action("audit_list")
-def audit_list(ctx: Context, *, action_name: str | None = None, user: str | None = None,
-               resource_id: str | None = None, result: str | None = None, limit: int = 100,
-               before_seq: int | None = None) -> list[AuditEvent]:
+def audit_list(
+    ctx: Context,
+    *,
+    action_name: str | None = None,
+    user: str | None = None,
+    resource_id: str | None = None,
+    result: str | None = None,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[AuditEvent]:
     ctx.authorize("audit_list")
     q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(limit, 1000))
     if action_name:
@@ -167,7 +176,11 @@ def audit_export(ctx: Context) -> Iterator[str]:
 
     def lines() -> Iterator[str]:
         for e in _events(ctx.session):
-            yield json.dumps({**chain_payload(e), "prev_hash": e.prev_hash, "hash": e.hash},
-                             ensure_ascii=False, default=str) + "\n"
+            yield (
+                json.dumps(
+                    {**chain_payload(e), "prev_hash": e.prev_hash, "hash": e.hash}, ensure_ascii=False, default=str
+                )
+                + "\n"
+            )
 
     return lines()

@@ -52,13 +52,27 @@ def _user_create(ctx: Context, data: UserCreate) -> User:
     staff_roles = set(data.roles) - {Role.PUBLIC}
     if staff_roles and dept_id is None:
         raise Invalid("工作人员必须属于一个部门", details={"field": "dept"})
-    user = User(username=data.username, display_name=data.display_name, dept_id=dept_id,
-                password_hash=hash_password(data.password), roles=[r.value for r in data.roles],
-                divisions=data.divisions, email=data.email, phone=data.phone)
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        dept_id=dept_id,
+        password_hash=hash_password(data.password),
+        roles=[r.value for r in data.roles],
+        divisions=data.divisions,
+        email=data.email,
+        phone=data.phone,
+    )
     ctx.session.add(user)
     ctx.session.flush()
-    record_ctx(ctx, AuditEntry("user_create", resource_type="user", resource_id=user.id,
-                               details={"username": user.username, "roles": user.roles}))
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "user_create",
+            resource_type="user",
+            resource_id=user.id,
+            details={"username": user.username, "roles": user.roles},
+        ),
+    )
     return user
 
 
@@ -126,8 +140,9 @@ def user_password_set(ctx: Context, ref: str, password: str) -> None:
 
 def _revoke_all(ctx: Context, user: User) -> None:
     now = utcnow()
-    for s in ctx.session.scalars(select(UserSession).where(UserSession.user_id == user.id,
-                                                            UserSession.revoked_at.is_(None))):
+    for s in ctx.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    ):
         s.revoked_at = now
 
 
@@ -140,8 +155,12 @@ def session_login(ctx: Context, username: str, password: str) -> tuple[User, Use
     ctx.authorize("session_login")
     user = ctx.session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        record(ctx.session, ANONYMOUS, AuditEntry("session_login", result="denied", resource_type="user",
-                                                  details={"username": username}), ip=ctx.ip)
+        record(
+            ctx.session,
+            ANONYMOUS,
+            AuditEntry("session_login", result="denied", resource_type="user", details={"username": username}),
+            ip=ctx.ip,
+        )
         raise NotAuthenticated("用户名或密码错误")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -150,8 +169,12 @@ def session_login(ctx: Context, username: str, password: str) -> tuple[User, Use
     login = UserSession(user_id=user.id, expires_at=now + timedelta(seconds=ctx.settings.session_max_age), ip=ctx.ip)
     ctx.session.add(login)
     ctx.session.flush()
-    record(ctx.session, actor_for_user(user), AuditEntry("session_login", resource_type="user",
-                                                          resource_id=user.id), ip=ctx.ip)
+    record(
+        ctx.session,
+        actor_for_user(user),
+        AuditEntry("session_login", resource_type="user", resource_id=user.id),
+        ip=ctx.ip,
+    )
     return user, login
 
 
@@ -184,18 +207,31 @@ def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_token(ctx: Context, user: User, name: str, scopes: list[str], days: int | None,
-                grant_id: str | None = None) -> tuple[ApiToken, str]:
+def issue_token(
+    ctx: Context, user: User, name: str, scopes: list[str], days: int | None, grant_id: str | None = None
+) -> tuple[ApiToken, str]:
     """Create a token row and return it with the secret (shown once). Callers authorize first."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6],
-                     token_hash=_hash_token(secret), scopes=sorted(set(scopes)), grant_id=grant_id,
-                     expires_at=utcnow() + timedelta(days=days or ctx.settings.token_default_days))
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        token_hash=_hash_token(secret),
+        scopes=sorted(set(scopes)),
+        grant_id=grant_id,
+        expires_at=utcnow() + timedelta(days=days or ctx.settings.token_default_days),
+    )
     ctx.session.add(token)
     ctx.session.flush()
-    record_ctx(ctx, AuditEntry("token_create", resource_type="token", resource_id=token.id,
-                               details={"name": name, "scopes": token.scopes, "owner": user.username,
-                                        "grant_id": grant_id}))
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "token_create",
+            resource_type="token",
+            resource_id=token.id,
+            details={"name": name, "scopes": token.scopes, "owner": user.username, "grant_id": grant_id},
+        ),
+    )
     return token, secret
 
 
@@ -206,16 +242,21 @@ def token_create(ctx: Context, data: TokenCreate) -> tuple[ApiToken, str]:
     allowed_scopes = policy.scopes_for_roles(frozenset(Role(r) for r in user.roles))
     wider = sorted(set(data.scopes) - allowed_scopes)
     if wider:
-        raise Invalid(f"令牌权限范围不能超出本人角色：{', '.join(wider)}",
-                      details={"field": "scopes", "not_allowed": wider, "allowed": sorted(allowed_scopes)})
+        raise Invalid(
+            f"令牌权限范围不能超出本人角色：{', '.join(wider)}",
+            details={"field": "scopes", "not_allowed": wider, "allowed": sorted(allowed_scopes)},
+        )
     return issue_token(ctx, user, data.name, data.scopes, data.days)
 
 
 @action("token_list")
 def token_list(ctx: Context) -> list[ApiToken]:
     ctx.authorize("token_list")
-    return list(ctx.session.scalars(select(ApiToken).where(ApiToken.user_id == ctx.actor.user_id)
-                                    .order_by(ApiToken.created_at.desc())))
+    return list(
+        ctx.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == ctx.actor.user_id).order_by(ApiToken.created_at.desc())
+        )
+    )
 
 
 @action("token_revoke")
@@ -242,7 +283,9 @@ def actor_from_token(session: object, secret: str) -> Actor:
     if token.revoked_at is not None:
         raise NotAuthenticated("令牌已吊销", details={"token": token.prefix})
     if token.expires_at <= now:
-        raise NotAuthenticated("令牌已过期", details={"token": token.prefix, "expired_at": token.expires_at.isoformat()})
+        raise NotAuthenticated(
+            "令牌已过期", details={"token": token.prefix, "expired_at": token.expires_at.isoformat()}
+        )
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("令牌所属用户已停用")

@@ -224,16 +224,16 @@ class CaseClassifier:
         # cannot show; a quick model without the held-out wording measures it instead.
         probe_set = generate(max(2, n_per_class // 2), seed, "train", wording="seen", book=book, lexicon=lexicon)
         probe = cls._fit(words, [*probe_set, *background], book, lexicon)
-        calibration = generate(
-            CALIBRATION_PER_CLASS, seed, "calibration", wording="unseen", book=book, lexicon=lexicon
-        )
+        calibration = generate(CALIBRATION_PER_CLASS, seed, "calibration", wording="unseen", book=book, lexicon=lexicon)
         temperature = probe._fit_temperature(calibration)
         model = cls._fit(words, [*train, *background], book, lexicon)
         model.temperature = temperature
         return model
 
     @classmethod
-    def _fit(cls, words: frozenset[str], examples: Sequence[Example], book: CodeBook, lexicon: Lexicon) -> CaseClassifier:
+    def _fit(
+        cls, words: frozenset[str], examples: Sequence[Example], book: CodeBook, lexicon: Lexicon
+    ) -> CaseClassifier:
         word_vectorizer = TfidfVectorizer(
             token_pattern=r"[^ ]+", ngram_range=(1, 2), sublinear_tf=True, lowercase=False
         )

@@ -201,7 +201,9 @@ def generate(
     for item in book.items():
         for _ in range(n_per_class):
             frame = rng.choice(FRAMES[frames])
-            text = frame.format(place=_place(rng, lexicon.places), problem=_problem(rng, lexicon, item.code, frames, wording))
+            text = frame.format(
+                place=_place(rng, lexicon.places), problem=_problem(rng, lexicon, item.code, frames, wording)
+            )
             text += rng.choice(_TAILS[frames]) if frame.endswith("}") else ""
             examples.append(Example(text, item.kind, item.code))
     rng.shuffle(examples)

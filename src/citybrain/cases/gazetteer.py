@@ -95,9 +95,7 @@ class Gazetteer:
         found = self._found_names(text)
         if not found:
             return None
-        context = [
-            p for n in found for p in self._by_name[n] if p.kind in (PlaceKind.DISTRICT, PlaceKind.STREET)
-        ]
+        context = [p for n in found for p in self._by_name[n] if p.kind in (PlaceKind.DISTRICT, PlaceKind.STREET)]
         crossing = self._crossing(text, found, context)
         if crossing is not None:
             return crossing

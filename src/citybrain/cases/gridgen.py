@@ -177,9 +177,7 @@ def build_demo_city(divisions: Iterable[Any] | None = None, *, grids_total: int 
         key=lambda d: d.code,
     )
     if not communities:
-        raise Invalid(
-            "区划列表中没有可用的社区/村（需含 6 个区县之一下的街道和社区）", details={"field": "divisions"}
-        )
+        raise Invalid("区划列表中没有可用的社区/村（需含 6 个区县之一下的街道和社区）", details={"field": "divisions"})
     counts = dict(zip((c.code for c in communities), _grid_counts(communities, grids_total), strict=True))
     streets = [s for s in streets if any(c.code.startswith(s.code) for c in communities)]
 

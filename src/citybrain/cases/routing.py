@@ -258,8 +258,12 @@ def routing_rule_create(ctx: Context, data: RoutingRuleIn) -> RoutingRule:
     found = RoutingRule(**_rule_values(ctx, data))
     ctx.session.add(found)
     ctx.session.flush()
-    record_ctx(ctx, AuditEntry("routing_rule_create", resource_type="case_routing_rule", resource_id=found.id,
-                               details=data.model_dump()))
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "routing_rule_create", resource_type="case_routing_rule", resource_id=found.id, details=data.model_dump()
+        ),
+    )
     return found
 
 
@@ -270,8 +274,12 @@ def routing_rule_update(ctx: Context, rule_id: str, data: RoutingRuleIn) -> Rout
     for key, value in _rule_values(ctx, data).items():
         setattr(found, key, value)
     ctx.session.flush()
-    record_ctx(ctx, AuditEntry("routing_rule_update", resource_type="case_routing_rule", resource_id=found.id,
-                               details=data.model_dump()))
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "routing_rule_update", resource_type="case_routing_rule", resource_id=found.id, details=data.model_dump()
+        ),
+    )
     return found
 
 

@@ -252,9 +252,7 @@ def areas_from_geojson(source: Mapping[str, Any] | str | Path) -> list[Area]:
             problems = [f"代码与第 {seen[area.code] + 1} 个要素重复"]
             area = None
         if area is None:
-            errors.append(
-                {"feature": i, "code": props.get("code"), "name": props.get("name"), "problems": problems}
-            )
+            errors.append({"feature": i, "code": props.get("code"), "name": props.get("name"), "problems": problems})
             continue
         seen[area.code] = i
         areas.append(area)

@@ -314,9 +314,7 @@ class TimeLimitTable:
             raise Invalid(f"时限表 TOML 解析失败: {exc}", details={"error": str(exc)}) from exc
         return cls.from_mapping(data)
 
-    def rule_for(
-        self, kind: str, code: str | None, area_class: str, urgency: str, stage: str | Stage
-    ) -> Rule | None:
+    def rule_for(self, kind: str, code: str | None, area_class: str, urgency: str, stage: str | Stage) -> Rule | None:
         """The winning rule, or ``None`` when only the stage default applies (useful for audit)."""
         stage_ = parse_stage(stage)
         kind_ = parse_kind(kind)
@@ -326,9 +324,7 @@ class TimeLimitTable:
         candidates = [r for r in self.rules if r.stage is stage_ and r.matches(kind_, code_, area_, urgency_)]
         return max(candidates, key=lambda r: r.specificity, default=None)
 
-    def limit_for(
-        self, kind: str, code: str | None, area_class: str, urgency: str, stage: str | Stage
-    ) -> TimeLimit:
+    def limit_for(self, kind: str, code: str | None, area_class: str, urgency: str, stage: str | Stage) -> TimeLimit:
         rule = self.rule_for(kind, code, area_class, urgency, stage)
         return rule.limit if rule is not None else self.defaults[parse_stage(stage)]
 

@@ -102,9 +102,7 @@ class WorkCalendar:
             raise Invalid("工作时段不能为空", details={"field": "periods"})
         for (s1, e1), nxt in zip(periods, (*periods[1:], None), strict=True):
             if not s1 < e1 or (nxt is not None and not e1 <= nxt[0]):
-                raise Invalid(
-                    f"工作时段无效: {s1}–{e1}（须按时间先后排列且互不重叠）", details={"field": "periods"}
-                )
+                raise Invalid(f"工作时段无效: {s1}–{e1}（须按时间先后排列且互不重叠）", details={"field": "periods"})
         self.periods = periods
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self.extra_holidays = frozenset(extra_holidays)
@@ -112,8 +110,7 @@ class WorkCalendar:
         if self.extra_holidays & self.extra_workdays:
             raise Invalid("同一日期不能既是节假日又是工作日", details={"field": "extra_holidays"})
         self.day_seconds = sum(
-            (datetime.combine(date.min, e) - datetime.combine(date.min, s)).total_seconds()
-            for s, e in periods
+            (datetime.combine(date.min, e) - datetime.combine(date.min, s)).total_seconds() for s, e in periods
         )
 
     # ---- days and periods ------------------------------------------------------------------------
@@ -346,6 +343,4 @@ def overdue_state(
     working: bool = True,
     calendar: WorkCalendar | None = None,
 ) -> TimerState:
-    return _cal(calendar).overdue_state(
-        now, deadline, start=start, warn_fraction=warn_fraction, working=working
-    )
+    return _cal(calendar).overdue_state(now, deadline, start=start, warn_fraction=warn_fraction, working=working)

@@ -30,7 +30,9 @@ def validate_oid(oid: str) -> str:
     if len(arcs) >= 2 and arcs[0] in {"0", "1"} and _ARC.match(arcs[1]) and int(arcs[1]) > 39:
         problems.append("首段为 0 或 1 时第二段不能超过 39")
     if problems:
-        raise Invalid(f"OID “{oid}” 不符合 GB/T 26231：" + "；".join(problems), details={"oid": oid, "problems": problems})
+        raise Invalid(
+            f"OID “{oid}” 不符合 GB/T 26231：" + "；".join(problems), details={"oid": oid, "problems": problems}
+        )
     return oid
 
 

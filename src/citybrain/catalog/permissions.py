@@ -28,9 +28,7 @@ RULES = {
     "standard_create": rule("standard:write", any_dept={Role.ADMIN, Role.CDO}),
     "standard_update": rule("standard:write", any_dept={Role.ADMIN, Role.CDO}),
     "resource_search": rule("catalog:read", any_dept=ALL_STAFF | {Role.PUBLIC}, anonymous=True),
-    "resource_show": rule(
-        "catalog:read", any_dept=ALL_STAFF | {Role.PUBLIC}, anonymous=True, check=resource_visible
-    ),
+    "resource_show": rule("catalog:read", any_dept=ALL_STAFF | {Role.PUBLIC}, anonymous=True, check=resource_visible),
     "resource_history": rule("catalog:read", any_dept=ALL_STAFF, check=resource_visible),
     "resource_create": rule("catalog:write", any_dept={Role.ADMIN}, own_dept={Role.STEWARD}),
     "resource_update": rule("catalog:write", any_dept={Role.ADMIN}, own_dept={Role.STEWARD}),

@@ -43,7 +43,7 @@ def terms(query: str) -> list[list[str]]:
 
 
 def words(term: str) -> list[str]:
-    return [w for w in _jieba().lcut_for_search(term) if w.strip() and len(w) > 1 or w.isalnum()]
+    return [w for w in _jieba().lcut_for_search(term) if (w.strip() and len(w) > 1) or w.isalnum()]
 
 
 def _like(term: str) -> ColumnElement[bool]:
@@ -65,9 +65,18 @@ def text_filter(query: str) -> ColumnElement[bool] | None:
 
 def build_search_text(resource: Resource, dept_name: str, standards: dict[str, tuple[str, list[str]]]) -> str:
     """Everything a user might type to find ``resource``, lower-cased, one line."""
-    pieces: list[str] = [resource.name, resource.name_en or "", resource.key, resource.description or "",
-                         resource.topic or "", dept_name, resource.category, resource.base_library or "",
-                         resource.document_number or "", *resource.tags]
+    pieces: list[str] = [
+        resource.name,
+        resource.name_en or "",
+        resource.key,
+        resource.description or "",
+        resource.topic or "",
+        dept_name,
+        resource.category,
+        resource.base_library or "",
+        resource.document_number or "",
+        *resource.tags,
+    ]
     for f in resource.fields:
         pieces += [f.name, f.title, f.description or ""]
         if f.standard_id and f.standard_id in standards:

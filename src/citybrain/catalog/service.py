@@ -56,7 +56,9 @@ def install_builtin_standards(session: Session) -> int:
 
 
 def get_standard(session: Session, name_or_id: str) -> DataStandard:
-    std = session.scalar(select(DataStandard).where((DataStandard.name == name_or_id) | (DataStandard.id == name_or_id)))
+    std = session.scalar(
+        select(DataStandard).where((DataStandard.name == name_or_id) | (DataStandard.id == name_or_id))
+    )
     if std is None:
         raise NotFound(f"数据元标准 {name_or_id} 不存在", details={"standard": name_or_id})
     return std
@@ -117,11 +119,19 @@ def get_resource(session: Session, ref: str) -> Resource:
 
 def to_public(resource: Resource, dept: Department | None = None) -> ResourcePublic:
     fields = [
-        FieldPublic(name=f.name, title=f.title, description=f.description, data_type=f.data_type,
-                    required=f.required, sensitivity=f.sensitivity, element=f.element, role=f.role,
-                    standard=f.standard.name if f.standard else None,
-                    standard_title=f.standard.title if f.standard else None,
-                    is_primary_key=f.name in (resource.primary_key or []))
+        FieldPublic(
+            name=f.name,
+            title=f.title,
+            description=f.description,
+            data_type=f.data_type,
+            required=f.required,
+            sensitivity=f.sensitivity,
+            element=f.element,
+            role=f.role,
+            standard=f.standard.name if f.standard else None,
+            standard_title=f.standard.title if f.standard else None,
+            is_primary_key=f.name in (resource.primary_key or []),
+        )
         for f in resource.fields
     ]
     columns = {c.key: getattr(resource, c.key) for c in Resource.__table__.columns}
@@ -131,7 +141,9 @@ def to_public(resource: Resource, dept: Department | None = None) -> ResourcePub
     return out
 
 
-def _build_fields(ctx: Context, resource: Resource, specs: list[FieldIn], primary_key: list[str]) -> list[ResourceField]:
+def _build_fields(
+    ctx: Context, resource: Resource, specs: list[FieldIn], primary_key: list[str]
+) -> list[ResourceField]:
     problems: list[dict[str, Any]] = []
     built: list[ResourceField] = []
     for pos, spec in enumerate(specs):
@@ -147,14 +159,21 @@ def _build_fields(ctx: Context, resource: Resource, specs: list[FieldIn], primar
             element = f"{resource.base_library}.{spec.name}"
         if element and role is None:
             role = FieldRole.AUTHORITATIVE if resource.base_library else FieldRole.COPY
-        built.append(ResourceField(
-            position=pos, name=spec.name, title=spec.title, description=spec.description,
-            standard_id=std.id if std else None, standard=std,
-            data_type=(spec.data_type or (std.data_type if std else "string")),
-            required=spec.required or spec.name in primary_key,
-            sensitivity=spec.sensitivity or (std.sensitivity if std else 1),
-            element=element, role=role.value if role else None,
-        ))
+        built.append(
+            ResourceField(
+                position=pos,
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                standard_id=std.id if std else None,
+                standard=std,
+                data_type=(spec.data_type or (std.data_type if std else "string")),
+                required=spec.required or spec.name in primary_key,
+                sensitivity=spec.sensitivity or (std.sensitivity if std else 1),
+                element=element,
+                role=role.value if role else None,
+            )
+        )
     if problems:
         summary = "；".join(f"字段 {p['field']}：{p['problem']}" for p in problems)
         raise Invalid(f"字段定义有误：{summary}", details={"problems": problems})
@@ -171,13 +190,22 @@ def _claim_elements(ctx: Context, resource: Resource) -> None:
         existing = ctx.session.get(AuthoritativeSource, f.element)
         if f.role == FieldRole.AUTHORITATIVE:
             if existing is None:
-                ctx.session.add(AuthoritativeSource(element=f.element, field_id=f.id, resource_id=resource.id,
-                                                    dept_id=resource.dept_id))
+                ctx.session.add(
+                    AuthoritativeSource(
+                        element=f.element, field_id=f.id, resource_id=resource.id, dept_id=resource.dept_id
+                    )
+                )
             elif existing.resource_id != resource.id:
                 owner = ctx.session.get(Department, existing.dept_id)
                 owner_res = ctx.session.get(Resource, existing.resource_id)
-                conflicts.append({"element": f.element, "field": f.name, "source_dept": owner.name if owner else None,
-                                  "source_resource": owner_res.key if owner_res else None})
+                conflicts.append(
+                    {
+                        "element": f.element,
+                        "field": f.name,
+                        "source_dept": owner.name if owner else None,
+                        "source_resource": owner_res.key if owner_res else None,
+                    }
+                )
             elif existing.field_id != f.id:
                 existing.field_id = f.id
         elif f.role == FieldRole.COPY and existing is None:
@@ -217,15 +245,27 @@ def _bump_revision(ctx: Context, resource: Resource, seen: int) -> None:
 
 
 def _log_change(ctx: Context, resource: Resource, change: str, diff: dict[str, Any]) -> None:
-    ctx.session.add(CatalogChange(resource_id=resource.id, revision=resource.revision, change=change,
-                                  changed_by=ctx.actor.label(), diff=diff))
-    record_ctx(ctx, AuditEntry(f"resource_{change}", resource_type="resource", resource_id=resource.key,
-                               details={"revision": resource.revision}))
+    ctx.session.add(
+        CatalogChange(
+            resource_id=resource.id, revision=resource.revision, change=change, changed_by=ctx.actor.label(), diff=diff
+        )
+    )
+    record_ctx(
+        ctx,
+        AuditEntry(
+            f"resource_{change}",
+            resource_type="resource",
+            resource_id=resource.key,
+            details={"revision": resource.revision},
+        ),
+    )
 
 
 def _allocate_oid(ctx: Context, dept: Department, resource_id: str) -> str:
-    item = (ctx.session.scalar(select(func.max(OidAllocation.item)).where(OidAllocation.dept_oid_code == dept.oid_code))
-            or 0) + 1
+    item = (
+        ctx.session.scalar(select(func.max(OidAllocation.item)).where(OidAllocation.dept_oid_code == dept.oid_code))
+        or 0
+    ) + 1
     oid = resource_oid(ctx.settings.oid_arc, dept.oid_code, item)
     ctx.session.add(OidAllocation(oid=oid, dept_oid_code=dept.oid_code, item=item, resource_id=resource_id))
     return oid
@@ -255,9 +295,17 @@ def _resource_create(ctx: Context, data: ResourceCreate, dept: Department, *, ch
 
 
 def _field_spec(f: ResourceField) -> FieldIn:
-    return FieldIn(name=f.name, title=f.title, description=f.description,
-                   standard=f.standard.name if f.standard else None, data_type=f.data_type, required=f.required,
-                   sensitivity=f.sensitivity, element=f.element, role=f.role)
+    return FieldIn(
+        name=f.name,
+        title=f.title,
+        description=f.description,
+        standard=f.standard.name if f.standard else None,
+        data_type=f.data_type,
+        required=f.required,
+        sensitivity=f.sensitivity,
+        element=f.element,
+        role=f.role,
+    )
 
 
 @action("resource_update")
@@ -265,16 +313,25 @@ def resource_update(ctx: Context, ref: str, data: ResourceUpdate) -> Resource:
     resource = get_resource(ctx.session, ref)
     ctx.authorize("resource_update", resource)
     if data.revision != resource.revision:
-        raise Conflict(f"资源已被他人修改（当前版本 {resource.revision}，提交的版本 {data.revision}），请刷新后重试",
-                       details={"current_revision": resource.revision})
+        raise Conflict(
+            f"资源已被他人修改（当前版本 {resource.revision}，提交的版本 {data.revision}），请刷新后重试",
+            details={"current_revision": resource.revision},
+        )
     before = _snapshot(resource)
     changes = data.model_dump(exclude_unset=True, mode="json", exclude={"revision", "fields"})
     specs = data.fields if data.fields is not None else [_field_spec(f) for f in resource.fields]
     # validate the entry as a whole, as if created anew, so an update cannot break a rule a create enforces
-    parse(ResourceCreate, {**{k: getattr(resource, k) for k in ResourceBase.model_fields}, **changes,
-                           "key": resource.key, "dept": resource.dept_id,
-                           "fields": [s.model_dump() for s in specs],
-                           "primary_key": changes.get("primary_key", resource.primary_key)})
+    parse(
+        ResourceCreate,
+        {
+            **{k: getattr(resource, k) for k in ResourceBase.model_fields},
+            **changes,
+            "key": resource.key,
+            "dept": resource.dept_id,
+            "fields": [s.model_dump() for s in specs],
+            "primary_key": changes.get("primary_key", resource.primary_key),
+        },
+    )
     for key, value in changes.items():
         setattr(resource, key, value)
     if data.fields is not None or data.primary_key is not None:
@@ -319,14 +376,23 @@ def resource_show(ctx: Context, ref: str) -> ResourcePublic:
 def resource_history(ctx: Context, ref: str) -> list[ChangePublic]:
     resource = get_resource(ctx.session, ref)
     ctx.authorize("resource_history", resource)
-    rows = ctx.session.scalars(select(CatalogChange).where(CatalogChange.resource_id == resource.id)
-                               .order_by(CatalogChange.changed_at.desc(), CatalogChange.revision.desc()))
+    rows = ctx.session.scalars(
+        select(CatalogChange)
+        .where(CatalogChange.resource_id == resource.id)
+        .order_by(CatalogChange.changed_at.desc(), CatalogChange.revision.desc())
+    )
     return [ChangePublic.model_validate(r) for r in rows]
 
 
-_FACETS = {"dept": Resource.dept_id, "category": Resource.category, "share_type": Resource.share_type,
-           "open_type": Resource.open_type, "grade": Resource.grade, "topic": Resource.topic,
-           "base_library": Resource.base_library}
+_FACETS = {
+    "dept": Resource.dept_id,
+    "category": Resource.category,
+    "share_type": Resource.share_type,
+    "open_type": Resource.open_type,
+    "grade": Resource.grade,
+    "topic": Resource.topic,
+    "base_library": Resource.base_library,
+}
 
 
 @action("resource_search")
@@ -351,9 +417,16 @@ def resource_search(ctx: Context, query: SearchQuery, *, facets: bool = True) ->
     if query.q.strip():
         first = query.q.split()[0].lower()
         order.insert(0, case((func.lower(Resource.name).like(f"%{first}%"), 0), else_=1))
-    rows = list(ctx.session.scalars(
-        select(Resource).options(selectinload(Resource.fields).selectinload(ResourceField.standard))
-        .where(*conditions).order_by(*order).limit(query.limit).offset(query.offset)))
+    rows = list(
+        ctx.session.scalars(
+            select(Resource)
+            .options(selectinload(Resource.fields).selectinload(ResourceField.standard))
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+    )
     depts = {d.id: d for d in ctx.session.scalars(select(Department))}
     items = [to_public(r, depts.get(r.dept_id)) for r in rows]
     result = SearchResult(total=total, items=items)

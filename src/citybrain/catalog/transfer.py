@@ -30,16 +30,35 @@ FIELD_SHEET = "字段"
 
 #: (column title, model attribute, help) — the order is the template's column order
 RESOURCE_COLUMNS: list[tuple[str, str]] = [
-    ("资源代码", "key"), ("资源名称", "name"), ("英文名称", "name_en"), ("资源摘要", "description"),
-    ("来源部门", "dept"), ("资源分类", "category"), ("所属基础库", "base_library"), ("主题", "topic"),
-    ("更新频率", "update_frequency"), ("共享属性", "share_type"), ("共享依据", "share_basis"),
-    ("开放属性", "open_type"), ("不予开放依据", "open_basis"), ("数据分级", "grade"), ("标签", "tags"),
-    ("主键", "primary_key"), ("文号", "document_number"),
+    ("资源代码", "key"),
+    ("资源名称", "name"),
+    ("英文名称", "name_en"),
+    ("资源摘要", "description"),
+    ("来源部门", "dept"),
+    ("资源分类", "category"),
+    ("所属基础库", "base_library"),
+    ("主题", "topic"),
+    ("更新频率", "update_frequency"),
+    ("共享属性", "share_type"),
+    ("共享依据", "share_basis"),
+    ("开放属性", "open_type"),
+    ("不予开放依据", "open_basis"),
+    ("数据分级", "grade"),
+    ("标签", "tags"),
+    ("主键", "primary_key"),
+    ("文号", "document_number"),
 ]
 FIELD_COLUMNS: list[tuple[str, str]] = [
-    ("资源代码", "resource"), ("字段名", "name"), ("中文名称", "title"), ("数据元标准", "standard"),
-    ("数据类型", "data_type"), ("必填", "required"), ("敏感级别", "sensitivity"), ("数据元", "element"),
-    ("来源角色", "role"), ("说明", "description"),
+    ("资源代码", "resource"),
+    ("字段名", "name"),
+    ("中文名称", "title"),
+    ("数据元标准", "standard"),
+    ("数据类型", "data_type"),
+    ("必填", "required"),
+    ("敏感级别", "sensitivity"),
+    ("数据元", "element"),
+    ("来源角色", "role"),
+    ("说明", "description"),
 ]
 _LIST_ATTRS = {"tags", "primary_key"}
 _TRUE = {"是", "y", "yes", "true", "1", "必填"}
@@ -60,8 +79,9 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _read_sheet(wb: Any, title: str, columns: list[tuple[str, str]], problems: list[dict[str, Any]]
-                ) -> list[tuple[int, dict[str, Any]]]:
+def _read_sheet(
+    wb: Any, title: str, columns: list[tuple[str, str]], problems: list[dict[str, Any]]
+) -> list[tuple[int, dict[str, Any]]]:
     if title not in wb.sheetnames:
         problems.append({"sheet": title, "row": None, "column": None, "message": f"缺少工作表“{title}”"})
         return []
@@ -69,17 +89,20 @@ def _read_sheet(wb: Any, title: str, columns: list[tuple[str, str]], problems: l
     # tolerate a title row above the header (departments often add one)
     header_at = next((i for i, r in enumerate(rows[:5]) if r and columns[0][0] in [_cell(c) for c in r]), None)
     if header_at is None:
-        problems.append({"sheet": title, "row": 1, "column": None,
-                         "message": f"找不到表头（应包含“{columns[0][0]}”等列）"})
+        problems.append(
+            {"sheet": title, "row": 1, "column": None, "message": f"找不到表头（应包含“{columns[0][0]}”等列）"}
+        )
         return []
     header = [_cell(c) for c in rows[header_at]]
     missing = [t for t, _ in columns if t not in header]
     if missing:
-        problems.append({"sheet": title, "row": header_at + 1, "column": None, "message": f"缺少列：{'、'.join(missing)}"})
+        problems.append(
+            {"sheet": title, "row": header_at + 1, "column": None, "message": f"缺少列：{'、'.join(missing)}"}
+        )
         return []
     index = {t: header.index(t) for t, _ in columns}
     out = []
-    for n, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+    for n, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not row or all(_cell(c) is None for c in row):
             continue
         values = {attr: _cell(row[index[t]]) if index[t] < len(row) else None for t, attr in columns}
@@ -93,8 +116,10 @@ def parse_workbook(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, An
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
-        raise Invalid(f"无法读取 Excel 文件：{type(exc).__name__}", details=[{"sheet": None, "row": None,
-                      "column": None, "message": "文件不是有效的 .xlsx 工作簿"}]) from None
+        raise Invalid(
+            f"无法读取 Excel 文件：{type(exc).__name__}",
+            details=[{"sheet": None, "row": None, "column": None, "message": "文件不是有效的 .xlsx 工作簿"}],
+        ) from None
     res_rows = _read_sheet(wb, RESOURCE_SHEET, RESOURCE_COLUMNS, problems)
     field_rows = _read_sheet(wb, FIELD_SHEET, FIELD_COLUMNS, problems)
     resources: dict[str, dict[str, Any]] = {}
@@ -105,7 +130,9 @@ def parse_workbook(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, An
             problems.append({"sheet": RESOURCE_SHEET, "row": n, "column": "资源代码", "message": "资源代码不能为空"})
             continue
         if key in resources:
-            problems.append({"sheet": RESOURCE_SHEET, "row": n, "column": "资源代码", "message": f"资源代码 {key} 重复"})
+            problems.append(
+                {"sheet": RESOURCE_SHEET, "row": n, "column": "资源代码", "message": f"资源代码 {key} 重复"}
+            )
             continue
         item = {k: (_split(v) if k in _LIST_ATTRS else v) for k, v in values.items()}
         item = {k: v for k, v in item.items() if v is not None}
@@ -116,8 +143,14 @@ def parse_workbook(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, An
     for n, values in field_rows:
         key = values.pop("resource")
         if key not in resources:
-            problems.append({"sheet": FIELD_SHEET, "row": n, "column": "资源代码",
-                             "message": f"资源代码 {key} 不在“{RESOURCE_SHEET}”表中"})
+            problems.append(
+                {
+                    "sheet": FIELD_SHEET,
+                    "row": n,
+                    "column": "资源代码",
+                    "message": f"资源代码 {key} 不在“{RESOURCE_SHEET}”表中",
+                }
+            )
             continue
         values["required"] = (values.get("required") or "").lower() in _TRUE
         spec = {k: v for k, v in values.items() if v is not None and v != ""}
@@ -133,8 +166,14 @@ def parse_workbook(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, An
                 loc = err["loc"]
                 if loc and loc[0] == "fields" and len(loc) > 1 and isinstance(loc[1], int):
                     col = _title_of(FIELD_COLUMNS, str(loc[2])) if len(loc) > 2 else None
-                    problems.append({"sheet": FIELD_SHEET, "row": field_row_of.get((key, loc[1])), "column": col,
-                                     "message": _msg(err)})
+                    problems.append(
+                        {
+                            "sheet": FIELD_SHEET,
+                            "row": field_row_of.get((key, loc[1])),
+                            "column": col,
+                            "message": _msg(err),
+                        }
+                    )
                 else:
                     col = _title_of(RESOURCE_COLUMNS, str(loc[0])) if loc else None
                     problems.append({"sheet": RESOURCE_SHEET, "row": rows_of[key], "column": col, "message": _msg(err)})
@@ -163,8 +202,9 @@ def _parse_json(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             ResourceCreate.model_validate(item)
         except ValidationError as exc:
             for err in exc.errors():
-                problems.append({"sheet": "resources", "row": i + 1, "column": ".".join(map(str, err["loc"])),
-                                 "message": _msg(err)})
+                problems.append(
+                    {"sheet": "resources", "row": i + 1, "column": ".".join(map(str, err["loc"])), "message": _msg(err)}
+                )
     return items, problems
 
 
@@ -186,11 +226,15 @@ def catalog_import(ctx: Context, data: bytes, *, filename: str = "") -> list[Res
     # the caller's unit of work rolls everything back if any entry fails (一数一源 conflicts, duplicates)
     for i, item in enumerate(items):
         try:
-            created.append(_resource_create(ctx, ResourceCreate.model_validate(item),
-                                            get_department(ctx, item["dept"]), change="import"))
+            created.append(
+                _resource_create(
+                    ctx, ResourceCreate.model_validate(item), get_department(ctx, item["dept"]), change="import"
+                )
+            )
         except CityBrainError as exc:
-            problems.append({"sheet": RESOURCE_SHEET, "row": i + 1, "column": None, "message": exc.message,
-                             "details": exc.details})
+            problems.append(
+                {"sheet": RESOURCE_SHEET, "row": i + 1, "column": None, "message": exc.message, "details": exc.details}
+            )
     if problems:
         raise Invalid(f"导入失败：共 {len(problems)} 处错误，未导入任何内容", details=problems)
     return created
@@ -199,8 +243,12 @@ def catalog_import(ctx: Context, data: bytes, *, filename: str = "") -> list[Res
 @action("catalog_export")
 def catalog_export(ctx: Context, *, format: str = "xlsx", dept: str | None = None) -> tuple[bytes, str, str]:
     ctx.authorize("catalog_export")
-    q = (select(Resource).options(selectinload(Resource.fields).selectinload(ResourceField.standard))
-         .where(visible_filter(ctx.actor), Resource.status == "active").order_by(Resource.key))
+    q = (
+        select(Resource)
+        .options(selectinload(Resource.fields).selectinload(ResourceField.standard))
+        .where(visible_filter(ctx.actor), Resource.status == "active")
+        .order_by(Resource.key)
+    )
     if dept:
         q = q.where(Resource.dept_id == get_department(ctx, dept).id)
     resources = list(ctx.session.scalars(q))
@@ -210,8 +258,11 @@ def catalog_export(ctx: Context, *, format: str = "xlsx", dept: str | None = Non
         return (json.dumps(doc, ensure_ascii=False, indent=2).encode(), "application/json", "catalog.json")
     if format != "xlsx":
         raise Invalid(f"不支持的导出格式 {format}（可选 xlsx、json）")
-    return (_workbook([_as_create(r, depts) for r in resources]),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "catalog.xlsx")
+    return (
+        _workbook([_as_create(r, depts) for r in resources]),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "catalog.xlsx",
+    )
 
 
 def _as_create(resource: Resource, depts: dict[str, Department]) -> dict[str, Any]:
@@ -235,8 +286,14 @@ def _workbook(items: list[dict[str, Any]]) -> bytes:
     fs.append([t for t, _ in FIELD_COLUMNS])
     for item in items:
         for f in item["fields"]:
-            fs.append([item["key"] if a == "resource" else ("是" if f.get(a) is True else "否" if f.get(a) is False
-                       else f.get(a)) for _, a in FIELD_COLUMNS])
+            fs.append(
+                [
+                    item["key"]
+                    if a == "resource"
+                    else ("是" if f.get(a) is True else "否" if f.get(a) is False else f.get(a))
+                    for _, a in FIELD_COLUMNS
+                ]
+            )
     for sheet in (ws, fs):
         for cell in sheet[1]:
             cell.font, cell.fill = head, fill

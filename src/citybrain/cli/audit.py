@@ -14,8 +14,11 @@ app = typer.Typer(help="Audit log (可追溯): list, verify the SM3 chain, expor
 def list_events(limit: int = 30, action: str = typer.Option(None), as_user: str = AS_OPTION) -> None:
     with unit_of_work(as_user) as ctx:
         rows = service.audit_list(ctx, action_name=action, limit=limit)
-        table("审计日志", ["序号", "时间", "操作", "结果", "用户", "对象"],
-              [[e.seq, f"{e.at:%Y-%m-%d %H:%M:%S}", e.action, e.result, e.username, e.resource_id] for e in rows])
+        table(
+            "审计日志",
+            ["序号", "时间", "操作", "结果", "用户", "对象"],
+            [[e.seq, f"{e.at:%Y-%m-%d %H:%M:%S}", e.action, e.result, e.username, e.resource_id] for e in rows],
+        )
 
 
 @app.command("verify")

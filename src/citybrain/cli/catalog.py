@@ -13,18 +13,43 @@ app = typer.Typer(help="Public data catalog (公共数据目录)")
 
 
 @app.command("search")
-def search(q: str = typer.Argument(""), dept: str = typer.Option(None), category: str = typer.Option(None),
-           share_type: str = typer.Option(None), open_type: str = typer.Option(None),
-           grade: str = typer.Option(None), limit: int = 20, as_user: str = AS_OPTION) -> None:
+def search(
+    q: str = typer.Argument(""),
+    dept: str = typer.Option(None),
+    category: str = typer.Option(None),
+    share_type: str = typer.Option(None),
+    open_type: str = typer.Option(None),
+    grade: str = typer.Option(None),
+    limit: int = 20,
+    as_user: str = AS_OPTION,
+) -> None:
     """Search the catalog (Chinese substring and word search, with filters)."""
     with unit_of_work(as_user) as ctx:
-        query = parse(SearchQuery, {k: v for k, v in dict(q=q, dept=dept, category=category, share_type=share_type,
-                                                           open_type=open_type, grade=grade, limit=limit).items()
-                                    if v is not None})
+        query = parse(
+            SearchQuery,
+            {
+                k: v
+                for k, v in dict(
+                    q=q,
+                    dept=dept,
+                    category=category,
+                    share_type=share_type,
+                    open_type=open_type,
+                    grade=grade,
+                    limit=limit,
+                ).items()
+                if v is not None
+            },
+        )
         result = service.resource_search(ctx, query, facets=False)
-        table(f"共 {result.total} 条", ["资源代码", "名称", "部门", "分类", "共享", "开放", "分级", "OID"],
-              [[r.key, r.name, r.dept_name, r.base_library or r.category, r.share_type, r.open_type, r.grade, r.oid]
-               for r in result.items])
+        table(
+            f"共 {result.total} 条",
+            ["资源代码", "名称", "部门", "分类", "共享", "开放", "分级", "OID"],
+            [
+                [r.key, r.name, r.dept_name, r.base_library or r.category, r.share_type, r.open_type, r.grade, r.oid]
+                for r in result.items
+            ],
+        )
 
 
 @app.command("show")
@@ -38,8 +63,11 @@ def show(ref: str, as_user: str = AS_OPTION) -> None:
 def history(ref: str, as_user: str = AS_OPTION) -> None:
     with unit_of_work(as_user) as ctx:
         rows = service.resource_history(ctx, ref)
-        table("变更记录", ["版本", "变更", "操作人", "时间", "内容"],
-              [[c.revision, c.change, c.changed_by, f"{c.changed_at:%Y-%m-%d %H:%M}", ", ".join(c.diff)] for c in rows])
+        table(
+            "变更记录",
+            ["版本", "变更", "操作人", "时间", "内容"],
+            [[c.revision, c.change, c.changed_by, f"{c.changed_at:%Y-%m-%d %H:%M}", ", ".join(c.diff)] for c in rows],
+        )
 
 
 @app.command("import")
@@ -70,5 +98,8 @@ def template(path: Path) -> None:
 def standards(as_user: str = AS_OPTION) -> None:
     with unit_of_work(as_user) as ctx:
         rows = service.standard_list(ctx)
-        table("数据元标准", ["代码", "名称", "类型", "依据", "别名"],
-              [[s.name, s.title, s.data_type, s.reference, "、".join(s.aliases)] for s in rows])
+        table(
+            "数据元标准",
+            ["代码", "名称", "类型", "依据", "别名"],
+            [[s.name, s.title, s.data_type, s.reference, "、".join(s.aliases)] for s in rows],
+        )

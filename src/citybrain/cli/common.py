@@ -29,9 +29,10 @@ AS_OPTION = typer.Option(None, "--as", help="act as this user (default: the plat
 def resolve_actor(username: str | None, session: Any) -> Actor:
     if not username:
         return SYSTEM
+    from sqlalchemy import select
+
     from citybrain.auth.models import User
     from citybrain.auth.service import actor_for_user
-    from sqlalchemy import select
 
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

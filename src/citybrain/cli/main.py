@@ -43,8 +43,10 @@ def init() -> None:
 
 
 @app.command()
-def serve(host: str = typer.Option(None, help="default: CITYBRAIN_HOST"),
-          port: int = typer.Option(None, help="default: CITYBRAIN_PORT")) -> None:
+def serve(
+    host: str = typer.Option(None, help="default: CITYBRAIN_HOST"),
+    port: int = typer.Option(None, help="default: CITYBRAIN_PORT"),
+) -> None:
     """Serve the web console, portal and API."""
     import uvicorn
 

@@ -22,15 +22,20 @@ def departments(as_user: str = AS_OPTION) -> None:
     """List departments."""
     with unit_of_work(as_user) as ctx:
         rows = service.department_list(ctx)
-        table("部门", ["代码", "名称", "层级", "统一社会信用代码", "OID 段"],
-              [[d.code, d.name, d.level, d.uscc, d.oid_code] for d in rows])
+        table(
+            "部门",
+            ["代码", "名称", "层级", "统一社会信用代码", "OID 段"],
+            [[d.code, d.name, d.level, d.uscc, d.oid_code] for d in rows],
+        )
 
 
 @app.command("add-department")
-def add_department(code: str, name: str, uscc: str, level: str = "市", division: str = "320400",
-                   as_user: str = AS_OPTION) -> None:
+def add_department(
+    code: str, name: str, uscc: str, level: str = "市", division: str = "320400", as_user: str = AS_OPTION
+) -> None:
     """Register a department (its 统一社会信用代码 is checked per GB 32100)."""
     with unit_of_work(as_user) as ctx:
-        dept = service.department_create(ctx, DepartmentCreate(code=code, name=name, uscc=uscc, level=level,
-                                                               division_code=division))
+        dept = service.department_create(
+            ctx, DepartmentCreate(code=code, name=name, uscc=uscc, level=level, division_code=division)
+        )
         typer.echo(f"已创建部门 {dept.name}（{dept.code}）")

@@ -15,25 +15,39 @@ app = typer.Typer(help="Users and API tokens")
 def list_users(dept: str = typer.Option(None), as_user: str = AS_OPTION) -> None:
     with unit_of_work(as_user) as ctx:
         rows = service.user_list(ctx, dept)
-        table("用户", ["用户名", "姓名", "角色", "部门", "启用"],
-              [[u.username, u.display_name, ",".join(u.roles), u.dept_id, u.is_active] for u in rows])
+        table(
+            "用户",
+            ["用户名", "姓名", "角色", "部门", "启用"],
+            [[u.username, u.display_name, ",".join(u.roles), u.dept_id, u.is_active] for u in rows],
+        )
 
 
 @app.command("add")
-def add(username: str, display_name: str, role: list[Role] = typer.Option(..., "--role"),
-        dept: str = typer.Option(None), password: str = typer.Option(..., prompt=True, hide_input=True),
-        as_user: str = AS_OPTION) -> None:
+def add(
+    username: str,
+    display_name: str,
+    role: list[Role] = typer.Option(..., "--role"),
+    dept: str = typer.Option(None),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    as_user: str = AS_OPTION,
+) -> None:
     """Create a user with one or more roles."""
     with unit_of_work(as_user) as ctx:
-        data = parse(UserCreate, {"username": username, "display_name": display_name, "password": password,
-                                  "roles": role, "dept": dept})
+        data = parse(
+            UserCreate,
+            {"username": username, "display_name": display_name, "password": password, "roles": role, "dept": dept},
+        )
         user = service.user_create(ctx, data)
         console.print(f"已创建用户 {user.username}")
 
 
 @app.command("token")
-def token(name: str, scope: list[str] = typer.Option(..., "--scope"), days: int = typer.Option(None),
-          as_user: str = typer.Option(..., "--as", help="the token's owner")) -> None:
+def token(
+    name: str,
+    scope: list[str] = typer.Option(..., "--scope"),
+    days: int = typer.Option(None),
+    as_user: str = typer.Option(..., "--as", help="the token's owner"),
+) -> None:
     """Issue an API token for a user (the secret is printed once; only its hash is stored)."""
     with unit_of_work(as_user) as ctx:
         tok, secret = service.token_create(ctx, TokenCreate(name=name, scopes=scope, days=days))

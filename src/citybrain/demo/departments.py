@@ -116,7 +116,7 @@ _DEPARTMENTS: tuple[tuple[str, str, str, Level, str, str, str], ...] = (
 @cache
 def _departments() -> tuple[DemoDepartment, ...]:
     built = []
-    for code, name, name_en, level, division, registration, category in _DEPARTMENTS:
+    for code, name, name_en, level, division_code, registration, category in _DEPARTMENTS:
         # Seeded by the code alone: a department's 统一社会信用代码 is its identity and must not move
         # when the demo seed changes.
         rng = random.Random(f"citybrain.demo.department:{code}")
@@ -126,8 +126,8 @@ def _departments() -> tuple[DemoDepartment, ...]:
                 name=name,
                 name_en=name_en,
                 level=level,
-                division_code=division,
-                uscc=uscc(rng, division=division, department=registration, category=category),
+                division_code=division_code,
+                uscc=uscc(rng, division=division_code, department=registration, category=category),
                 government=registration != "9",
             )
         )

@@ -124,7 +124,9 @@ def usccs(rng: np.random.Generator, divisions: np.ndarray, *, prefix: str = "91"
         new = rng.random(k) < 0.7
         body = np.where(
             new[:, None],
-            np.concatenate([np.tile(np.frombuffer(b"MA", np.uint8), (k, 1)), _CHARSET_BYTES[rng.integers(0, 31, (k, 6))]], 1),
+            np.concatenate(
+                [np.tile(np.frombuffer(b"MA", np.uint8), (k, 1)), _CHARSET_BYTES[rng.integers(0, 31, (k, 6))]], 1
+            ),
             (rng.integers(0, 10, (k, 8)) + ord("0")).astype(np.uint8),
         )
         total = (_ORG_VALUE[body] * _ORG_WEIGHTS).sum(axis=1)
@@ -186,7 +188,9 @@ def generate_legal_entities(
         pa.array(trade_chars[np_rng.integers(0, len(trade_chars), rows_total)]),
         pa.array(trade_chars[np_rng.integers(0, len(trade_chars), rows_total)]),
     )
-    place = np.where(districts[district] == "320481", "溧阳", np.where(districts[district] == "320413", "常州金坛", "常州"))
+    place = np.where(
+        districts[district] == "320481", "溧阳", np.where(districts[district] == "320413", "常州金坛", "常州")
+    )
     place = np.where(np_rng.random(rows_total) < 0.1, "江苏", place)
     industry_names = np.array([item[0] for item in INDUSTRIES])
     kind = np.where(np_rng.random(rows_total) < 0.08, "股份有限公司", "有限公司")
@@ -245,7 +249,9 @@ def generate_legal_entities(
             "name": pa.array(names, pa.string()),
             "legal_rep_name": pa.array(rep_names, pa.string()),
             "legal_rep_citizen_id": pa.array(rep_ids, pa.string()),
-            "registered_capital": pa.array(capital.astype(np.int64)).cast(pa.decimal128(21, 2)).cast(pa.decimal128(16, 2)),
+            "registered_capital": pa.array(capital.astype(np.int64))
+            .cast(pa.decimal128(21, 2))
+            .cast(pa.decimal128(16, 2)),
             "established_on": _days_to_dates(established),
             "division_code": pa.array(division_code, pa.string()),
             "street_code": pa.array(street_codes[street]),
@@ -321,7 +327,11 @@ def generate_credit_records(
         from citybrain.errors import Invalid
 
         raise Invalid("法人库为空，无法生成信用记录", details={"field": "entities"})
-    codes = known[np_rng.integers(0, max(len(known), 1), rows_total)].astype(object) if rows_total else known[:0].astype(object)
+    codes = (
+        known[np_rng.integers(0, max(len(known), 1), rows_total)].astype(object)
+        if rows_total
+        else known[:0].astype(object)
+    )
     types = list(_CREDIT_TYPES)
     shares = np.array([_CREDIT_TYPES[t][0] for t in types])
     type_index = np_rng.choice(len(types), size=rows_total, p=shares / shares.sum())
@@ -340,7 +350,9 @@ def generate_credit_records(
         numbers[row] = f"{_DEPT_ABBREVIATIONS[dept]}{mark}〔{year_values[row]}〕{serial[row]}号"
         contents[row] = templates[int(picks[row, 1] * len(templates))]
     ids = ascii_matrix_to_strings(
-        np.concatenate([np.tile(np.frombuffer(b"XY", np.uint8), (rows_total, 1)), digits_of(np.arange(1, rows_total + 1), 10)], 1)
+        np.concatenate(
+            [np.tile(np.frombuffer(b"XY", np.uint8), (rows_total, 1)), digits_of(np.arange(1, rows_total + 1), 10)], 1
+        )
     )
     decided_values = decided.astype(object)
 

@@ -33,7 +33,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 
 import numpy as np
@@ -251,7 +251,7 @@ def sample_places(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
 
 
 def address_parts(rng: np.random.Generator, district: np.ndarray, street: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    """"常州市天宁区雕庄街道延陵东路" prefixes and random 门牌号 for each row."""
+    """ "常州市天宁区雕庄街道延陵东路" prefixes and random 门牌号 for each row."""
     _, street_names, _, districts = _streets()
     district_names = np.array([division(code).name for code in districts])
     roads_flat: list[str] = []
@@ -392,15 +392,17 @@ def generate_population(
     birth_days = np_rng.integers(_BIRTH_FIRST.toordinal(), _BIRTH_LAST.toordinal() + 1, size=n) - _EPOCH
     # Most residents were born where they live; the rest came from elsewhere in China.
     native = np_rng.random(n) < 0.8
-    address_code = np.where(native, districts[district], np.array(_BIRTHPLACES)[np_rng.integers(0, len(_BIRTHPLACES), n)])
+    address_code = np.where(
+        native, districts[district], np.array(_BIRTHPLACES)[np_rng.integers(0, len(_BIRTHPLACES), n)]
+    )
     ids = citizen_ids(np_rng, address_code, birth_days, sex)
     names = person_names(np_rng, sex).to_numpy(zero_copy_only=False).astype(object)
     ethnicity = _ETHNICITY_CODES[np_rng.choice(len(_ETHNICITY_CODES), size=n, p=_ETHNICITY_WEIGHTS)]
     division_code = districts[district].astype(object)
     mobile = mobiles(np_rng, n).astype(object)
     addresses = full_addresses(np_rng, district, street).to_numpy(zero_copy_only=False).astype(object)
-    start = int(datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp())
-    end = int(datetime(2025, 6, 30, tzinfo=timezone.utc).timestamp())
+    start = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(2025, 6, 30, tzinfo=UTC).timestamp())
     updated = np_rng.integers(start, end, size=n)
     ids = ids.astype(object)
 
@@ -500,7 +502,7 @@ def population_copy_civil_affairs(
         number = address.split("号")[0]
         digits_at = len(number.rstrip("0123456789"))
         old = int(number[digits_at:])
-        addresses[row] = f"{number[:digits_at]}{old % 399 + 1}号{address[len(number) + 1:]}"
+        addresses[row] = f"{number[:digits_at]}{old % 399 + 1}号{address[len(number) + 1 :]}"
         log.add(row, ids[row], "address", "address_conflict", f"与人口库第 {rows[row]} 行地址不一致")
     updated = population.column("updated_at").take(rows)
     table = pa.table(

@@ -22,11 +22,11 @@ from citybrain.demo.people import (
     STALE_DIVISIONS,
     DefectLog,
     address_parts,
+    ascii_matrix_to_strings,
     assign_defects,
     check_rate,
     check_size,
     digits_of,
-    ascii_matrix_to_strings,
     join,
     numpy_rng,
     sample_places,
@@ -47,7 +47,10 @@ DISTRICT_BOXES: dict[str, tuple[float, float, float, float]] = {
 
 KINDS: tuple[str, ...] = ("小区", "学校", "医院", "公园", "道路")
 _KIND_WEIGHTS = np.array([0.55, 0.15, 0.08, 0.07, 0.15])
-_ESTATE_STEMS = tuple("锦绣 翠竹 紫云 丽景 书香 阳光 世纪 龙湖 金色 香樟 怡康 星河 滨河 清潭 花园 兰陵 博爱 永宁 青枫 御城".split())
+_ESTATE_STEMS = (
+    "锦绣", "翠竹", "紫云", "丽景", "书香", "阳光", "世纪", "龙湖", "金色", "香樟",
+    "怡康", "星河", "滨河", "清潭", "花园", "兰陵", "博爱", "永宁", "青枫", "御城",
+)  # fmt: skip
 _ESTATE_SUFFIXES = ("花园", "苑", "新村", "小区", "家园", "华庭", "公寓")
 _SCHOOL_SUFFIXES = ("实验小学", "中心小学", "初级中学", "高级中学", "幼儿园")
 _HOSPITAL_SUFFIXES = ("社区卫生服务中心", "卫生院", "人民医院分院", "中医诊所")
@@ -116,9 +119,13 @@ def generate_places(n: int = 1_000, *, seed: int | str = 0, defect_rate: float =
     addresses = join(prefix, pa.array(numbers).cast(pa.string()), "号").to_numpy(zero_copy_only=False).astype(object)
     ids = ascii_matrix_to_strings(
         np.concatenate(
-            [np.tile(np.frombuffer(b"PL", np.uint8), (n, 1)), digits_of(street_codes[street].astype(np.int64), 9),
-             digits_of(np.arange(1, n + 1), 6)], axis=1,
-        )  # fmt: skip
+            [
+                np.tile(np.frombuffer(b"PL", np.uint8), (n, 1)),
+                digits_of(street_codes[street].astype(np.int64), 9),
+                digits_of(np.arange(1, n + 1), 6),
+            ],
+            axis=1,
+        )
     ).astype(object)
     division_code = districts[district].astype(object)
     lon_values, lat_values = lon.astype(object), lat.astype(object)

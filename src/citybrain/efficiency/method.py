@@ -94,9 +94,15 @@ class EvaluationResult:
         finally:
             con.close()
         head = json.dumps(
-            {"baselines": self.baselines, "params_fingerprint": self.params_fingerprint,
-             "params_version": self.params_version, "year": self.year},
-            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+            {
+                "baselines": self.baselines,
+                "params_fingerprint": self.params_fingerprint,
+                "params_version": self.params_version,
+                "year": self.year,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         return f'{head[:-1]},"excluded":[{excluded}],"firms":[{firms}]}}'
 
@@ -120,8 +126,9 @@ def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _baseline(values: np.ndarray, users: np.ndarray, num: np.ndarray, den: np.ndarray, indicator: str,
-              params: Params) -> float | None:
+def _baseline(
+    values: np.ndarray, users: np.ndarray, num: np.ndarray, den: np.ndarray, indicator: str, params: Params
+) -> float | None:
     cfg = params.section("baseline")
     if indicator in cfg["fixed"]:
         return float(cfg["fixed"][indicator])
@@ -204,7 +211,7 @@ def _record_points(rec: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.
 
 
 def _best_per_category(events: pd.DataFrame) -> pd.DataFrame:
-    """"就高加分/就高扣分，同一分值事项不重复" — one record per unit, side and category: the highest points,
+    """ "就高加分/就高扣分，同一分值事项不重复" — one record per unit, side and category: the highest points,
     ties broken by the smallest record id so the choice is reproducible."""
     ordered = events.sort_values(
         ["unit_id", "side", "category", "points", "record_id", "uscc"],
@@ -260,7 +267,9 @@ def score_prepared(
     for ind in INDICATORS:
         # scores use the exact ratio; only what is shown is rounded, so rounding never shifts a band
         value = _div(nums[ind], dens[ind])
-        weight = np.select([firm_type == ft for ft in params.weights], [params.weights[ft][ind] for ft in params.weights])
+        weight = np.select(
+            [firm_type == ft for ft in params.weights], [params.weights[ft][ind] for ft in params.weights]
+        )
         if ind == "tax_per_mu":
             score100 = tax_per_mu_score(np.nan_to_num(value), params)
         else:
@@ -318,10 +327,18 @@ def score_prepared(
         if not mask.any():
             return
         target = np.broadcast_to(np.asarray(to, dtype=object), cls.shape)
-        log.append(pd.DataFrame({"unit_id": unit_ids[mask], "rule": rule, "from_class": cls[mask],
-                                 "to_class": target[mask],
-                                 "record_id": None if record_id is None else np.asarray(record_id, dtype=object)[mask],
-                                 "reason": None if reason is None else np.asarray(reason, dtype=object)[mask]}))
+        log.append(
+            pd.DataFrame(
+                {
+                    "unit_id": unit_ids[mask],
+                    "rule": rule,
+                    "from_class": cls[mask],
+                    "to_class": target[mask],
+                    "record_id": None if record_id is None else np.asarray(record_id, dtype=object)[mask],
+                    "reason": None if reason is None else np.asarray(reason, dtype=object)[mask],
+                }
+            )
+        )
         cls[mask] = target[mask]
 
     apply((cls == "A") & ((area < float(ov["small_land_mu"])) | (annual_tax < float(ov["small_tax"]))), "adjust-1", "B")
@@ -367,8 +384,17 @@ def score_prepared(
     u["total_score"] = total
     u["score_class"] = score_class
     u["class"] = cls
-    for col in ("area_mu", "own_area_mu", "leased_in_mu", "leased_out_mu", "tax_paid", "tax_in_treasury",
-                "taxable_sales", "energy_tce", "emissions_t"):
+    for col in (
+        "area_mu",
+        "own_area_mu",
+        "leased_in_mu",
+        "leased_out_mu",
+        "tax_paid",
+        "tax_in_treasury",
+        "taxable_sales",
+        "energy_tce",
+        "emissions_t",
+    ):
         u[col] = np.round(u[col].to_numpy(dtype=float), d)
     overrides = (
         pd.concat(log, ignore_index=True).reset_index(names="seq")
@@ -380,8 +406,22 @@ def score_prepared(
 
     breakdown = _breakdown(u, best, overrides, prep.firms, params, prep.year)
     firms = prep.firms.merge(
-        u[["unit_id", "firm_type", "area_mu", "tax_paid", "taxable_sales", "base_score", "bonus", "deduction",
-           "total_score", "score_class", "class", "override_rule"]],
+        u[
+            [
+                "unit_id",
+                "firm_type",
+                "area_mu",
+                "tax_paid",
+                "taxable_sales",
+                "base_score",
+                "bonus",
+                "deduction",
+                "total_score",
+                "score_class",
+                "class",
+                "override_rule",
+            ]
+        ],
         on="unit_id",
         how="left",
     ).merge(breakdown, on="unit_id", how="left")
@@ -416,8 +456,14 @@ def _adjustments(
         elif not str(a.reason).strip():
             problems.append({"field": "reason", "uscc": a.uscc, "message": "调档须写明领导小组研究意见"})
         elif class_of_unit[unit] not in allowed:
-            problems.append({"field": "uscc", "uscc": a.uscc, "class": class_of_unit[unit],
-                             "message": f"只有评价为 {'、'.join(sorted(allowed))} 类的企业可调档"})
+            problems.append(
+                {
+                    "field": "uscc",
+                    "uscc": a.uscc,
+                    "class": class_of_unit[unit],
+                    "message": f"只有评价为 {'、'.join(sorted(allowed))} 类的企业可调档",
+                }
+            )
         elif unit in by_unit and by_unit[unit].new_class != a.new_class:
             problems.append({"field": "uscc", "uscc": a.uscc, "message": "同一关联企业组的调档结论相互矛盾"})
         else:

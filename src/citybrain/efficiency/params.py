@@ -87,21 +87,26 @@ class Params:
         raw = copy.deepcopy(dict(raw))
         problems: list[str] = []
         try:
-            weights = {
-                ft: {ind: float(raw["weights"][ft][ind]) for ind in INDICATORS} for ft in FIRM_TYPES
-            }
+            weights = {ft: {ind: float(raw["weights"][ft][ind]) for ind in INDICATORS} for ft in FIRM_TYPES}
             segments = tuple(
                 sorted(
-                    (Segment(float(s["lower"]), float(s["base"]), float(s["offset"]), float(s["slope"]))
-                     for s in raw["tax_per_mu"]["segments"]),
+                    (
+                        Segment(float(s["lower"]), float(s["base"]), float(s["offset"]), float(s["slope"]))
+                        for s in raw["tax_per_mu"]["segments"]
+                    ),
                     key=lambda s: -s.lower,
                 )
             )
-            tiers = tuple(sorted((Tier(float(t["min"]), float(t["points"])) for t in raw["bonus"]["tax_tiers"]),
-                                 key=lambda t: t.min))
+            tiers = tuple(
+                sorted(
+                    (Tier(float(t["min"]), float(t["points"])) for t in raw["bonus"]["tax_tiers"]), key=lambda t: t.min
+                )
+            )
             bands = tuple(
-                sorted((Band(float(b["max"]), float(b["points"])) for b in raw["deduction"]["safety"]["bands"]),
-                       key=lambda b: b.max)
+                sorted(
+                    (Band(float(b["max"]), float(b["points"])) for b in raw["deduction"]["safety"]["bands"]),
+                    key=lambda b: b.max,
+                )
             )
             levels = list(raw["overrides"]["accident_levels"])
             rank = {lvl: i for i, lvl in enumerate(levels)}
@@ -215,9 +220,7 @@ def load_params(version: str = DEFAULT_VERSION, *, path: str | Path | None = Non
                 f"参数版本不存在：{version}",
                 details={"field": "version", "available": available_versions()},
             )
-        text = (resources.files("citybrain.efficiency") / "params" / f"{version}.toml").read_text(
-            encoding="utf-8"
-        )
+        text = (resources.files("citybrain.efficiency") / "params" / f"{version}.toml").read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

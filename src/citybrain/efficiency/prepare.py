@@ -114,7 +114,9 @@ schemas: dict[str, dict[str, Any]] = {
             **{
                 p: _col("float", name, required=False, default=0.0)
                 for p, name in zip(
-                    POLLUTANTS, ("化学需氧量", "氨氮", "总磷", "颗粒物", "二氧化硫", "氮氧化物", "挥发性有机物"), strict=True
+                    POLLUTANTS,
+                    ("化学需氧量", "氨氮", "总磷", "颗粒物", "二氧化硫", "氮氧化物", "挥发性有机物"),
+                    strict=True,
                 )
             },
         },
@@ -166,7 +168,9 @@ schemas: dict[str, dict[str, Any]] = {
         "key": ["record_id"],
         "columns": {
             "uscc": _col("string", "统一社会信用代码"),
-            "category": _col("string", "environment 环保 / safety 安全生产 / fire 消防 / tax 纳税 / complaint 举报曝光"),
+            "category": _col(
+                "string", "environment 环保 / safety 安全生产 / fire 消防 / tax 纳税 / complaint 举报曝光"
+            ),
             "kind": _col("string", "处理种类，取值见参数 [deduction.<category>]"),
             "amount": _col("float", "处罚金额（万元），安全生产按此分档", required=False),
             "severity": _col("string", "举报曝光的影响程度；severe = 严重或恶劣影响（直接降为 D 类）", required=False),
@@ -270,10 +274,7 @@ def _table(inputs: EvaluationInputs, name: str, problems: list[dict[str, Any]]) 
         return df
     out = {}
     for c, s in spec.items():
-        if c in df.columns:
-            col = df[c]
-        else:
-            col = pd.Series([s["default"]] * len(df), index=df.index)
+        col = df[c] if c in df.columns else pd.Series([s["default"]] * len(df), index=df.index)
         out[c] = _coerce(col, s, name, c, problems)
     frame = pd.DataFrame(out)
     if len(frame):
@@ -285,7 +286,9 @@ def _dtype(type_: str) -> Any:
     return {"string": object, "float": "float64", "bool": "bool", "date": "datetime64[ns]"}[type_]
 
 
-def _coerce(col: pd.Series, spec: Mapping[str, Any], table: str, column: str, problems: list[dict[str, Any]]) -> pd.Series:
+def _coerce(
+    col: pd.Series, spec: Mapping[str, Any], table: str, column: str, problems: list[dict[str, Any]]
+) -> pd.Series:
     kind = spec["type"]
     if kind == "string":
         # pandas' Arrow-backed str dtype keeps strip/sort/group in C; missing stays missing
@@ -293,8 +296,9 @@ def _coerce(col: pd.Series, spec: Mapping[str, Any], table: str, column: str, pr
         if spec["required"]:
             bad = out.isna() | (out == "")
             if bad.any():
-                problems.append({"table": table, "field": column, "rows": _rows(bad),
-                                 "message": f"{table}.{column} 不能为空"})
+                problems.append(
+                    {"table": table, "field": column, "rows": _rows(bad), "message": f"{table}.{column} 不能为空"}
+                )
         return out.fillna("") if spec["default"] == "" else out
     if kind == "float":
         out = pd.to_numeric(col, errors="coerce").astype("float64")
@@ -302,8 +306,9 @@ def _coerce(col: pd.Series, spec: Mapping[str, Any], table: str, column: str, pr
         if spec["required"]:
             bad |= out.isna()
         if bad.any():
-            problems.append({"table": table, "field": column, "rows": _rows(bad),
-                             "message": f"{table}.{column} 须为数值"})
+            problems.append(
+                {"table": table, "field": column, "rows": _rows(bad), "message": f"{table}.{column} 须为数值"}
+            )
         if spec["default"] is not None:
             out = out.fillna(float(spec["default"]))
         return out
@@ -313,21 +318,21 @@ def _coerce(col: pd.Series, spec: Mapping[str, Any], table: str, column: str, pr
         mapped = col.map(_to_bool)
         bad = mapped.isna()
         if bad.any() and spec["required"]:
-            problems.append({"table": table, "field": column, "rows": _rows(bad),
-                             "message": f"{table}.{column} 须为是/否"})
+            problems.append(
+                {"table": table, "field": column, "rows": _rows(bad), "message": f"{table}.{column} 须为是/否"}
+            )
         default = bool(spec["default"]) if spec["default"] is not None else False
         return mapped.fillna(default).astype(bool)
     # date
     out = pd.to_datetime(col, errors="coerce")
     bad = out.isna() & col.notna()
     if bad.any():
-        problems.append({"table": table, "field": column, "rows": _rows(bad),
-                         "message": f"{table}.{column} 须为日期"})
+        problems.append({"table": table, "field": column, "rows": _rows(bad), "message": f"{table}.{column} 须为日期"})
     return out.astype("datetime64[ns]")
 
 
-_TRUE = {True, 1, "1", "true", "True", "TRUE", "是", "y", "Y", "yes"}
-_FALSE = {False, 0, "0", "false", "False", "FALSE", "否", "n", "N", "no"}
+_TRUE = {True, "1", "true", "True", "TRUE", "是", "y", "Y", "yes"}
+_FALSE = {False, "0", "false", "False", "FALSE", "否", "n", "N", "no"}
 
 
 def _to_bool(x: Any) -> bool | None:
@@ -342,8 +347,10 @@ def _to_bool(x: Any) -> bool | None:
 
 def _isin(series: pd.Series, values: Any) -> pd.Series:
     """Membership test that stays fast for large value sets of strings."""
-    return pd.Series(pd.Index(pd.unique(np.asarray(values, dtype=object))).get_indexer(series.astype(object)) >= 0,
-                     index=series.index)
+    return pd.Series(
+        pd.Index(pd.unique(np.asarray(values, dtype=object))).get_indexer(series.astype(object)) >= 0,
+        index=series.index,
+    )
 
 
 def _rows(mask: pd.Series, limit: int = 20) -> list[int]:
@@ -364,24 +371,40 @@ def _own_land(land: pd.DataFrame, params: Params, ref: pd.Timestamp, problems: l
         land = land[land["certified"]]
     dup = land.duplicated(["uscc", "plot_id"], keep=False)
     if dup.any():
-        problems.append({"table": "land", "field": ["uscc", "plot_id"],
-                         "plots": sorted(set(land.loc[dup, "plot_id"]))[:20],
-                         "message": "land 中同一企业同一宗地重复出现"})
+        problems.append(
+            {
+                "table": "land",
+                "field": ["uscc", "plot_id"],
+                "plots": sorted(set(land.loc[dup, "plot_id"]))[:20],
+                "message": "land 中同一企业同一宗地重复出现",
+            }
+        )
         land = land[~land.duplicated(["uscc", "plot_id"])]
     by_plot = land.groupby("plot_id", sort=False)
     users = by_plot["uscc"].transform("size")
     spread = by_plot["area_mu"].transform("max") - by_plot["area_mu"].transform("min")
     if (spread > 1e-9).any():
-        problems.append({"table": "land", "field": "area_mu",
-                         "plots": sorted(set(land.loc[spread > 1e-9, "plot_id"]))[:20],
-                         "message": "共用宗地各行的 area_mu 须为同一整宗面积"})
+        problems.append(
+            {
+                "table": "land",
+                "field": "area_mu",
+                "plots": sorted(set(land.loc[spread > 1e-9, "plot_id"]))[:20],
+                "message": "共用宗地各行的 area_mu 须为同一整宗面积",
+            }
+        )
     building = land["building_area"].where(land["building_area"] > 0)
     shared = users > 1
     lacking = shared & building.isna()
     lacking_plots = set(land.loc[lacking, "plot_id"])
     if lacking_plots and cfg["shared_plot_without_building_area"] == "error":
-        problems.append({"table": "land", "field": "building_area", "plots": sorted(lacking_plots)[:20],
-                         "message": "多企业共用宗地须提供各企业所占建筑面积（按建筑面积分摊土地面积）"})
+        problems.append(
+            {
+                "table": "land",
+                "field": "building_area",
+                "plots": sorted(lacking_plots)[:20],
+                "message": "多企业共用宗地须提供各企业所占建筑面积（按建筑面积分摊土地面积）",
+            }
+        )
     equal = land["plot_id"].isin(lacking_plots)
     bsum = building.groupby(land["plot_id"]).transform("sum")
     share = np.where(~shared, 1.0, np.where(equal, 1.0 / users, building / bsum))
@@ -421,14 +444,25 @@ def prepare(inputs: EvaluationInputs, params: Params) -> Prepared:
     reg = t["registration"]
     dup = reg["uscc"].duplicated(keep=False)
     if dup.any():
-        problems.append({"table": "registration", "field": "uscc", "uscc": sorted(set(reg.loc[dup, "uscc"]))[:20],
-                         "message": "registration 中统一社会信用代码重复"})
+        problems.append(
+            {
+                "table": "registration",
+                "field": "uscc",
+                "uscc": sorted(set(reg.loc[dup, "uscc"]))[:20],
+                "message": "registration 中统一社会信用代码重复",
+            }
+        )
     related = t["related"]
     multi = related.drop_duplicates(["group_id", "uscc"])["uscc"].duplicated(keep=False)
     if multi.any():
-        problems.append({"table": "related", "field": "uscc",
-                         "uscc": sorted(set(related.drop_duplicates(["group_id", "uscc"]).loc[multi, "uscc"]))[:20],
-                         "message": "同一企业不能属于多个关联企业组"})
+        problems.append(
+            {
+                "table": "related",
+                "field": "uscc",
+                "uscc": sorted(set(related.drop_duplicates(["group_id", "uscc"]).loc[multi, "uscc"]))[:20],
+                "message": "同一企业不能属于多个关联企业组",
+            }
+        )
 
     firms = reg.set_index("uscc")[["name", "town", "registered_on", "is_industrial", "is_utility"]]
     firms = firms[~firms.index.duplicated()]
@@ -444,8 +478,14 @@ def prepare(inputs: EvaluationInputs, params: Params) -> Prepared:
     whole_lessor = firms.index.isin(whole) & bool(scope["exclude_whole_plant_lessors"])
     over = (leased_out > own_area + 1e-9) & ~whole_lessor
     if over.any() and params.section("land")["lease_exceeding_holding"] == "error":
-        problems.append({"table": "leases", "field": "area_mu", "uscc": sorted(over[over].index)[:20],
-                         "message": "部分出租面积超过企业自有占地面积"})
+        problems.append(
+            {
+                "table": "leases",
+                "field": "area_mu",
+                "uscc": sorted(over[over].index)[:20],
+                "message": "部分出租面积超过企业自有占地面积",
+            }
+        )
     if problems:
         raise Invalid("评价数据不合法", details=problems)
     net_own = (own_area - leased_out).clip(lower=0.0)
@@ -536,23 +576,31 @@ def prepare(inputs: EvaluationInputs, params: Params) -> Prepared:
     reason = reason.mask(firm_unit.isin(dropped_units), "未实际使用土地或厂房资源")
     in_scope = reason.isna()
 
-    out_firms = pd.DataFrame(
-        {
-            "uscc": firms.index[in_scope],
-            "name": firms["name"][in_scope].to_numpy(),
-            "town": firms["town"][in_scope].to_numpy(),
-            "unit_id": unit_id[in_scope].to_numpy(),
-            "group_id": grp[in_scope].astype(object).where(grp[in_scope].notna(), None).to_numpy(),
-        }
-    ).sort_values("uscc", kind="mergesort").reset_index(drop=True)
-    excluded = pd.DataFrame(
-        {
-            "uscc": firms.index[~in_scope],
-            "name": firms["name"][~in_scope].to_numpy(),
-            "town": firms["town"][~in_scope].to_numpy(),
-            "reason": reason[~in_scope].to_numpy(),
-        }
-    ).sort_values("uscc", kind="mergesort").reset_index(drop=True)
+    out_firms = (
+        pd.DataFrame(
+            {
+                "uscc": firms.index[in_scope],
+                "name": firms["name"][in_scope].to_numpy(),
+                "town": firms["town"][in_scope].to_numpy(),
+                "unit_id": unit_id[in_scope].to_numpy(),
+                "group_id": grp[in_scope].astype(object).where(grp[in_scope].notna(), None).to_numpy(),
+            }
+        )
+        .sort_values("uscc", kind="mergesort")
+        .reset_index(drop=True)
+    )
+    excluded = (
+        pd.DataFrame(
+            {
+                "uscc": firms.index[~in_scope],
+                "name": firms["name"][~in_scope].to_numpy(),
+                "town": firms["town"][~in_scope].to_numpy(),
+                "reason": reason[~in_scope].to_numpy(),
+            }
+        )
+        .sort_values("uscc", kind="mergesort")
+        .reset_index(drop=True)
+    )
 
     records = _records(t, params, unit_id.where(in_scope).dropna(), year_start, year_end, problems)
     if problems:
@@ -598,15 +646,24 @@ def _records(
     def vocab(df: pd.DataFrame, table: str, column: str, allowed: set[str]) -> None:
         bad = ~df[column].isin(allowed)
         if bad.any():
-            problems.append({"table": table, "field": column, "values": sorted(set(df.loc[bad, column]))[:20],
-                             "message": f"{table}.{column} 取值须为：{'、'.join(sorted(allowed))}"})
+            problems.append(
+                {
+                    "table": table,
+                    "field": column,
+                    "values": sorted(set(df.loc[bad, column]))[:20],
+                    "message": f"{table}.{column} 取值须为：{'、'.join(sorted(allowed))}",
+                }
+            )
 
     lst = t["listings"]
     vocab(lst, "listings", "stage", set(bonus["listing"]))
     add(lst, "listing", kind=lst["stage"].to_numpy())
 
     ht = t["hightech"]
-    ht = ht[(ht["valid_until"].isna() | (ht["valid_until"] >= start)) & (ht["valid_from"].isna() | (ht["valid_from"] <= end))]
+    ht = ht[
+        (ht["valid_until"].isna() | (ht["valid_until"] >= start))
+        & (ht["valid_from"].isna() | (ht["valid_from"] <= end))
+    ]
     add(ht, "hightech", kind="国家高新技术企业")
 
     hon = t["honours"]
@@ -624,17 +681,36 @@ def _records(
             vocab(sub, "penalties", "kind", set(ded["complaint"]["kinds"]))
             miss = sub["points"].isna() & ~sub["severity"].isin(ded["complaint"]["severe"])
             if miss.any():
-                problems.append({"table": "penalties", "field": "points", "records": list(sub.loc[miss, "record_id"])[:20],
-                                 "message": "举报曝光须给出协商确定的扣分 points"})
+                problems.append(
+                    {
+                        "table": "penalties",
+                        "field": "points",
+                        "records": list(sub.loc[miss, "record_id"])[:20],
+                        "message": "举报曝光须给出协商确定的扣分 points",
+                    }
+                )
         elif cat == "safety":
             miss = sub["amount"].isna()
             if miss.any():
-                problems.append({"table": "penalties", "field": "amount", "records": list(sub.loc[miss, "record_id"])[:20],
-                                 "message": "安全生产行政处罚须给出处罚金额 amount（万元）"})
+                problems.append(
+                    {
+                        "table": "penalties",
+                        "field": "amount",
+                        "records": list(sub.loc[miss, "record_id"])[:20],
+                        "message": "安全生产行政处罚须给出处罚金额 amount（万元）",
+                    }
+                )
         else:
             vocab(sub, "penalties", "kind", {k for k in ded[cat] if k not in {"kinds", "severe"}})
-        add(sub, "penalty", category=cat, kind=sub["kind"].to_numpy(), amount=sub["amount"].to_numpy(),
-            points=sub["points"].to_numpy(), severity=sub["severity"].fillna("").to_numpy())
+        add(
+            sub,
+            "penalty",
+            category=cat,
+            kind=sub["kind"].to_numpy(),
+            amount=sub["amount"].to_numpy(),
+            points=sub["points"].to_numpy(),
+            severity=sub["severity"].fillna("").to_numpy(),
+        )
 
     acc = t["accidents"]
     acc = acc[_in_year(acc["occurred_on"], start, end)]
@@ -645,4 +721,6 @@ def _records(
     rec = pd.concat(parts, ignore_index=True)
     rec["unit_id"] = rec["uscc"].map(unit_of)
     rec = rec[rec["unit_id"].notna()]
-    return rec.sort_values(["unit_id", "source", "category", "record_id", "uscc"], kind="mergesort").reset_index(drop=True)
+    return rec.sort_values(["unit_id", "source", "category", "record_id", "uscc"], kind="mergesort").reset_index(
+        drop=True
+    )

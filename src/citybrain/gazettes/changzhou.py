@@ -28,9 +28,7 @@ def smart_city_indicators() -> list[dict[str, object]]:
     领域 and 责任单位 are merged cells (rowspan): printed on the first row of their group and empty
     below, so both are carried down. The header repeats after the page break and is skipped.
     """
-    _, block = between(
-        read_text(SMART_CITY_PLAN), "领域\t关键指标", "第三章 总体架构", what="常州智慧城市关键指标表"
-    )
+    _, block = between(read_text(SMART_CITY_PLAN), "领域\t关键指标", "第三章 总体架构", what="常州智慧城市关键指标表")
     rows: list[dict[str, object]] = []
     domain = unit_in_charge = ""
     for c in tsv_lines(block):

@@ -126,9 +126,7 @@ def split_unit(label: str) -> tuple[str, str | None, str | None]:
 def expect_count(rows: list[dict[str, object]], count: int, *, what: str) -> list[dict[str, object]]:
     """Guard a parser: the table printed ``count`` rows, so anything else is a parsing fault."""
     if len(rows) != count:
-        raise Invalid(
-            f"{what}应有{count}行，实际解析出{len(rows)}行", details={"field": what, "rows": len(rows)}
-        )
+        raise Invalid(f"{what}应有{count}行，实际解析出{len(rows)}行", details={"field": what, "rows": len(rows)})
     return rows
 
 

@@ -61,9 +61,7 @@ def noise_limits() -> list[dict[str, object]]:
     for zone, limits in values.items():
         standard = GB_3096_LIMITS[zone]
         if limits != list(standard[: len(limits)]) or not 1 <= len(limits) <= 2:
-            raise Invalid(
-                f"{zone}噪声限值与GB 3096-2008不符：{limits}", details={"field": "噪声限值", "zone": zone}
-            )
+            raise Invalid(f"{zone}噪声限值与GB 3096-2008不符：{limits}", details={"field": "噪声限值", "zone": zone})
         note = f"{NOISE_ZONING} 表1"
         if len(limits) == 1:
             note += f"；夜间限值在公报文本中缺失，按《声环境质量标准》(GB 3096-2008) 表1 取{standard[1]}dB(A)"
@@ -94,9 +92,7 @@ def traffic_arterials() -> list[dict[str, object]]:
         if len(c) != 5:
             raise Invalid("交通干线表行的单元格数不是5", details={"field": "交通干线表", "cells": c})
         road_class = c[1] or road_class
-        rows.append(
-            {"seq": int(c[0]), "road_class": road_class, "road_name": c[2], "start": c[3], "end": c[4]}
-        )
+        rows.append({"seq": int(c[0]), "road_class": road_class, "road_name": c[2], "start": c[3], "end": c[4]})
     expect_sequence(rows, "seq", what="交通干线表")
     return expect_count(rows, 166, what="交通干线表")
 
@@ -112,9 +108,7 @@ def land_parcels() -> tuple[list[dict[str, object]], float]:
     total_line = re.search(r"^[ \t]*总计\t.*$", body, re.M)
     stated_total = None
     if total_line is not None:
-        stated_total = next(
-            (number(c, field="总计") for c in cells(total_line.group(0)) if c[:1].isdigit()), None
-        )
+        stated_total = next((number(c, field="总计") for c in cells(total_line.group(0)) if c[:1].isdigit()), None)
     if stated_total is None:
         raise Invalid("供应地块表缺少总计", details={"field": "总计"})
     rows: list[dict[str, object]] = []

@@ -102,9 +102,7 @@ class GazetteTable:
                 if value is None:
                     if not f.nullable:
                         problems.append({"row": i, "field": f.name, "problem": "不能为空"})
-                elif not isinstance(value, _PY_TYPES[f.type]) or (
-                    f.type == "int" and isinstance(value, bool)
-                ):
+                elif not isinstance(value, _PY_TYPES[f.type]) or (f.type == "int" and isinstance(value, bool)):
                     problems.append({"row": i, "field": f.name, "problem": f"应为{f.type}", "value": value})
             pk = tuple(row[k] for k in self.primary_key)
             if pk in keys:

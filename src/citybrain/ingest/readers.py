@@ -95,9 +95,7 @@ def read_file(
         raise Invalid(f"文件不存在：{path.name}", details={"file": str(path)})
     fmt = (format or _EXTENSIONS.get(path.suffix.lower(), "")).lower()
     if fmt == "xls" or (not format and path.suffix.lower() == ".xls"):
-        raise Invalid(
-            f"文件 {path.name}：不支持旧版 .xls 格式，请另存为 .xlsx 或 CSV", details={"file": path.name}
-        )
+        raise Invalid(f"文件 {path.name}：不支持旧版 .xls 格式，请另存为 .xlsx 或 CSV", details={"file": path.name})
     if fmt not in FORMATS:
         raise Invalid(
             f"文件 {path.name}：无法识别的文件格式，支持 {', '.join(sorted(FORMATS))}",
@@ -261,12 +259,8 @@ def _csv_batches(
     try:
         reader = pacsv.open_csv(
             source,
-            read_options=pacsv.ReadOptions(
-                column_names=all_names, block_size=CSV_BLOCK_BYTES, use_threads=False
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delim, newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
+            read_options=pacsv.ReadOptions(column_names=all_names, block_size=CSV_BLOCK_BYTES, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in all_names},
                 include_columns=names,
@@ -285,8 +279,7 @@ def _csv_batches(
     if bad_count:
         first = bad_rows[0]
         raise Invalid(
-            f"文件 {file} 共有 {bad_count} 行单元格个数与表头不符，"
-            f"第一处：{_describe_bad_row(first, len(names))}",
+            f"文件 {file} 共有 {bad_count} 行单元格个数与表头不符，第一处：{_describe_bad_row(first, len(names))}",
             details={"file": file, "bad_rows": bad_count, "rows": bad_rows},
         )
 
@@ -454,9 +447,7 @@ def _find_records(doc: Any, file: str) -> list[Any]:
         frontier = nxt
     if len(found) != 1:
         keys = [k for k, _ in found]
-        reason = (
-            "没有找到对象数组" if not found else f"有多个对象数组（{'、'.join(keys)}），无法确定哪个是数据"
-        )
+        reason = "没有找到对象数组" if not found else f"有多个对象数组（{'、'.join(keys)}），无法确定哪个是数据"
         raise Invalid(f"文件 {file}：{reason}", details={"file": file, "keys": keys})
     return found[0][1]
 
@@ -520,9 +511,7 @@ def _ndjson_objects(path: Path, enc: str, file: str) -> Iterator[tuple[int, dict
                     details={"file": file, "line": line_no},
                 ) from exc
             if not isinstance(obj, dict):
-                raise Invalid(
-                    f"文件 {file} 第 {line_no} 行：不是 JSON 对象", details={"file": file, "line": line_no}
-                )
+                raise Invalid(f"文件 {file} 第 {line_no} 行：不是 JSON 对象", details={"file": file, "line": line_no})
             yield line_no, obj
 
 
@@ -547,9 +536,7 @@ def _read_parquet(path: Path) -> ReadResult:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise Invalid(
-            f"文件 {path.name}：不是有效的 Parquet 文件（{exc}）", details={"file": path.name}
-        ) from exc
+        raise Invalid(f"文件 {path.name}：不是有效的 Parquet 文件（{exc}）", details={"file": path.name}) from exc
     return ReadResult(
         batches=pf.iter_batches(batch_size=65_536),
         columns=list(pf.schema_arrow.names),

@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-def read_version_spark(
-    spark: SparkSession, lake: Lake, resource_key: str, version: int | None = None
-) -> DataFrame:
+def read_version_spark(spark: SparkSession, lake: Lake, resource_key: str, version: int | None = None) -> DataFrame:
     """A Spark DataFrame over one version (default: current) of a resource."""
     return spark.read.parquet(*(str(p) for p in lake.files(resource_key, version)))

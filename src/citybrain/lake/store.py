@@ -264,11 +264,7 @@ class Lake:
         current = self._current_number(key_dir)
         if current is None:
             return []
-        return [
-            self._load_meta(resource_key, key_dir / _dirname(n))
-            for n in self._numbers(key_dir)
-            if n <= current
-        ]
+        return [self._load_meta(resource_key, key_dir / _dirname(n)) for n in self._numbers(key_dir) if n <= current]
 
     def _resolve(self, resource_key: str, version: int | None) -> VersionInfo:
         key_dir = self._key_dir(resource_key)
@@ -406,9 +402,7 @@ class Lake:
             raise Invalid(f"列名重复：{'、'.join(dupes)}", details={"field": "columns", "duplicates": dupes})
         missing = [k for k in pk if k not in names]
         if missing:
-            raise Invalid(
-                f"主键列不存在：{'、'.join(missing)}", details={"field": "primary_key", "missing": missing}
-            )
+            raise Invalid(f"主键列不存在：{'、'.join(missing)}", details={"field": "primary_key", "missing": missing})
 
     def _writer(self, path: Path, schema: pa.Schema) -> pq.ParquetWriter:
         return pq.ParquetWriter(
@@ -420,9 +414,7 @@ class Lake:
             allow_truncated_timestamps=True,
         )
 
-    def _write_parts(
-        self, vdir: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
-    ) -> list[dict[str, Any]]:
+    def _write_parts(self, vdir: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> list[dict[str, Any]]:
         """Stream batches into ``part-NNNNNN.parquet`` files; fsync and checksum each."""
         files: list[dict[str, Any]] = []
         writer: pq.ParquetWriter | None = None
@@ -453,9 +445,7 @@ class Lake:
             if writer is None:
                 open_part()
             assert writer is not None
-            writer.write_table(
-                pa.Table.from_batches(pending, schema=schema), row_group_size=self.row_group_rows
-            )
+            writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=self.row_group_rows)
             in_file += pending_rows
             pending, pending_rows = [], 0
             if in_file >= self.rows_per_file:
@@ -645,9 +635,7 @@ class Lake:
             rows = pq.ParquetFile(path).metadata.num_rows
             if rows != f["rows"]:
                 problems.append(f"{f['name']}：行数 {rows} 与记录的 {f['rows']} 不符")
-        extra = sorted(
-            p.name for p in vdir.glob("part-*.parquet") if p.name not in {f["name"] for f in info.files}
-        )
+        extra = sorted(p.name for p in vdir.glob("part-*.parquet") if p.name not in {f["name"] for f in info.files})
         problems += [f"{name}：多出的文件" for name in extra]
         if _combined_checksum(info.files) != info.checksum:
             problems.append("版本校验值与文件清单不符（_version.json 被改动）")

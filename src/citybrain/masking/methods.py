@@ -143,9 +143,7 @@ def _thaw(value: Any) -> Any:
 def _validate(spec: MaskSpec) -> None:
     method = METHODS.get(spec.method)
     if method is None:
-        raise Invalid(
-            f"未知的脱敏方法：{spec.method}", details={"method": spec.method, "known": sorted(METHODS)}
-        )
+        raise Invalid(f"未知的脱敏方法：{spec.method}", details={"method": spec.method, "known": sorted(METHODS)})
     problems = []
     for name, value in spec.params:
         param = method.params.get(name)
@@ -167,19 +165,13 @@ def _validate(spec: MaskSpec) -> None:
     if isinstance(opts.get("char"), str) and len(opts["char"]) != 1:
         problems.append({"param": "char", "problem": "必须是单个字符", "value": opts["char"]})
     if spec.method == "date" and opts["granularity"] not in ("month", "year"):
-        problems.append(
-            {"param": "granularity", "problem": "只能是 month 或 year", "value": opts["granularity"]}
-        )
+        problems.append({"param": "granularity", "problem": "只能是 month 或 year", "value": opts["granularity"]})
     if spec.method == "address" and opts["fallback"] not in ("district", "null"):
-        problems.append(
-            {"param": "fallback", "problem": "只能是 district 或 null", "value": opts["fallback"]}
-        )
+        problems.append({"param": "fallback", "problem": "只能是 district 或 null", "value": opts["fallback"]})
     if spec.method == "truncate" and opts["mode"] not in ("truncate", "nearest"):
         problems.append({"param": "mode", "problem": "只能是 truncate 或 nearest", "value": opts["mode"]})
     if spec.method == "pseudonym" and not 8 <= opts["length"] <= 51:
-        problems.append(
-            {"param": "length", "problem": "假名长度应在 8 到 51 个字符之间", "value": opts["length"]}
-        )
+        problems.append({"param": "length", "problem": "假名长度应在 8 到 51 个字符之间", "value": opts["length"]})
     if problems:
         raise Invalid(f"脱敏方法 {spec.method} 的参数有误", details=problems)
 
@@ -195,9 +187,7 @@ def _as_strings(arr: pa.ChunkedArray, ctx: _Context) -> pa.ChunkedArray:
     try:
         return arr.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise Invalid(
-            f"字段 {ctx.column} 的类型 {arr.type} 无法按字符串脱敏", details={"field": ctx.column}
-        ) from exc
+        raise Invalid(f"字段 {ctx.column} 的类型 {arr.type} 无法按字符串脱敏", details={"field": ctx.column}) from exc
 
 
 def _slice_each(arr: pa.Array, counts: pa.Array, *, from_end: bool) -> pa.Array:
@@ -245,9 +235,7 @@ def _mask_chars(
     return pc.binary_join_element_wise(head, fill, tail, pa.scalar("", arr.type))
 
 
-def _per_chunk(
-    arr: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], out_type: pa.DataType
-) -> pa.ChunkedArray:
+def _per_chunk(arr: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], out_type: pa.DataType) -> pa.ChunkedArray:
     chunks = [fn(chunk) for chunk in arr.chunks]
     return pa.chunked_array(chunks, type=chunks[0].type if chunks else out_type)
 
@@ -317,11 +305,7 @@ def _date(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Chunk
     month = p["granularity"] == "month"
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
-    if (
-        pa.types.is_temporal(arr.type)
-        and not pa.types.is_time(arr.type)
-        and not pa.types.is_duration(arr.type)
-    ):
+    if pa.types.is_temporal(arr.type) and not pa.types.is_time(arr.type) and not pa.types.is_duration(arr.type):
         # year()/month() are an order of magnitude faster than strftime
         year = pc.year(arr).cast(pa.string())
         if not month:
@@ -412,9 +396,7 @@ def _address(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Ch
         stripped = pc.utf8_trim_whitespace(chunk)
         township = pc.struct_field(pc.extract_regex(stripped, ADDRESS_TOWNSHIP), "a")
         # "龙锦路12幢乡村小院": the token sits after a road and number, not a township
-        township = pc.if_else(
-            pc.match_substring_regex(township, "[路号]"), pa.scalar(None, chunk.type), township
-        )
+        township = pc.if_else(pc.match_substring_regex(township, "[路号]"), pa.scalar(None, chunk.type), township)
         need = pc.and_(pc.is_null(township), pc.is_valid(stripped))
         if not pc.any(need).as_py():
             return township
@@ -504,9 +486,7 @@ def _base32(digests: np.ndarray, length: int) -> np.ndarray:
 def _pseudonym(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.ChunkedArray:
     master = _check_key(ctx.key)
     if not ctx.consumer_id:
-        raise Invalid(
-            f"字段 {ctx.column} 需假名化，但未指定数据使用方 consumer_id", details={"field": ctx.column}
-        )
+        raise Invalid(f"字段 {ctx.column} 需假名化，但未指定数据使用方 consumer_id", details={"field": ctx.column})
     strings = _as_strings(arr, ctx)
     key = consumer_key(master, ctx.consumer_id, p["scope"])
     # hash each distinct value once: identifiers repeat (one person, many records)
@@ -514,9 +494,7 @@ def _pseudonym(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.
     distinct = distinct.filter(distinct.is_valid())
     length = p["length"]
     prefix = np.frombuffer(p["prefix"].encode("utf-8"), dtype=np.uint8)
-    symbols = (
-        _base32(_hmac_sm3_many(key, distinct), length) if len(distinct) else np.empty((0, length), np.uint8)
-    )
+    symbols = _base32(_hmac_sm3_many(key, distinct), length) if len(distinct) else np.empty((0, length), np.uint8)
     rows = np.concatenate([np.broadcast_to(prefix, (len(distinct), len(prefix))), symbols], axis=1)
     offsets = np.arange(len(distinct) + 1, dtype=np.int32) * rows.shape[1]
     tokens = pa.Array.from_buffers(

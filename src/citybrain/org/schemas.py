@@ -4,7 +4,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DivisionCreate(BaseModel):
-    code: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="GB/T 2260 code (6), street (9) or community (12)")
+    code: str = Field(
+        pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="GB/T 2260 code (6), street (9) or community (12)"
+    )
     name: str = Field(min_length=1, max_length=64)
     level: str = Field(pattern="^(city|district|street|community)$")
     parent_code: str | None = None

@@ -29,8 +29,9 @@ def division_list(ctx: Context, parent_code: str | None = None, level: str | Non
 def division_create(ctx: Context, data: DivisionCreate) -> Division:
     ctx.authorize("division_create")
     if len(data.code) != _LEVEL_DIGITS[data.level]:
-        raise Invalid(f"{data.level} 级区划代码应为 {_LEVEL_DIGITS[data.level]} 位：{data.code}",
-                      details={"field": "code"})
+        raise Invalid(
+            f"{data.level} 级区划代码应为 {_LEVEL_DIGITS[data.level]} 位：{data.code}", details={"field": "code"}
+        )
     if ctx.session.get(Division, data.code):
         raise Conflict(f"区划代码 {data.code} 已存在", details={"field": "code"})
     if data.parent_code and not ctx.session.get(Division, data.parent_code):
@@ -72,17 +73,34 @@ def department_create(ctx: Context, data: DepartmentCreate) -> Department:
         raise Invalid(f"统一社会信用代码无效：{problem}", details={"field": "uscc", "value": data.uscc})
     if not ctx.session.get(Division, data.division_code):
         raise Invalid(f"行政区划 {data.division_code} 不存在", details={"field": "division_code"})
-    for column, value, label in ((Department.code, data.code, "代码"), (Department.name, data.name, "名称"),
-                                 (Department.uscc, uscc, "统一社会信用代码")):
+    for column, value, label in (
+        (Department.code, data.code, "代码"),
+        (Department.name, data.name, "名称"),
+        (Department.uscc, uscc, "统一社会信用代码"),
+    ):
         if ctx.session.scalar(select(Department.id).where(column == value)):
             raise Conflict(f"部门{label} {value} 已被使用", details={"field": column.key})
     next_arc = (ctx.session.scalar(select(func.max(Department.oid_code))) or 0) + 1
-    dept = Department(code=data.code, name=data.name, name_en=data.name_en, uscc=uscc, level=data.level,
-                      division_code=data.division_code, oid_code=next_arc)
+    dept = Department(
+        code=data.code,
+        name=data.name,
+        name_en=data.name_en,
+        uscc=uscc,
+        level=data.level,
+        division_code=data.division_code,
+        oid_code=next_arc,
+    )
     ctx.session.add(dept)
     ctx.session.flush()
-    record_ctx(ctx, AuditEntry("department_create", resource_type="department", resource_id=dept.id,
-                               details={"code": dept.code, "name": dept.name}))
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "department_create",
+            resource_type="department",
+            resource_id=dept.id,
+            details={"code": dept.code, "name": dept.name},
+        ),
+    )
     return dept
 
 
@@ -96,6 +114,5 @@ def department_update(ctx: Context, ref: str, data: DepartmentUpdate) -> Departm
     for key, value in changes.items():
         setattr(dept, key, value)
     ctx.session.flush()
-    record_ctx(ctx, AuditEntry("department_update", resource_type="department", resource_id=dept.id,
-                               details=changes))
+    record_ctx(ctx, AuditEntry("department_update", resource_type="department", resource_id=dept.id, details=changes))
     return dept

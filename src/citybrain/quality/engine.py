@@ -447,7 +447,9 @@ def _run_compare(
 # 及时性
 
 
-def check_timeliness(rule: TimelinessRule, last_loaded_at: datetime | None, *, now: datetime | None = None) -> RuleResult:
+def check_timeliness(
+    rule: TimelinessRule, last_loaded_at: datetime | None, *, now: datetime | None = None
+) -> RuleResult:
     """Judge one resource's last load against its declared 更新频率: checked 1, failed 0 or 1."""
     now = now or datetime.now(UTC)
     stale = rule.is_stale(last_loaded_at, now)
@@ -455,7 +457,9 @@ def check_timeliness(rule: TimelinessRule, last_loaded_at: datetime | None, *, n
         note = "从未更新"
     else:
         due = rule.due(last_loaded_at)
-        note = f"最近更新 {last_loaded_at.isoformat()}，应于 {due.isoformat()} 前再次更新" + ("，已逾期" if stale else "")
+        note = f"最近更新 {last_loaded_at.isoformat()}，应于 {due.isoformat()} 前再次更新" + (
+            "，已逾期" if stale else ""
+        )
     return RuleResult(
         rule_id=rule.id,
         kind=rule.kind,

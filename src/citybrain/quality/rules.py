@@ -329,9 +329,7 @@ class CodeListRule(LookupRule):
         _column(self.column)
         object.__setattr__(self, "values", tuple(str(v) for v in self.values))
         if bool(self.values) == bool(self.code_list):
-            raise Invalid(
-                f"代码表规则 {self.id} 需要且只需要 values 或 code_list 之一", details={"rule": self.id}
-            )
+            raise Invalid(f"代码表规则 {self.id} 需要且只需要 values 或 code_list 之一", details={"rule": self.id})
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -377,9 +375,7 @@ class ReferentialRule(LookupRule):
             raise Invalid(f"未提供关联表: {self.ref_table}", details={"rule": self.id, "ref_table": self.ref_table})
         ref = refs[self.ref_table]
         if self.ref_column not in ref.columns:
-            raise Invalid(
-                f"关联表 {self.ref_table} 中没有字段 {self.ref_column}", details={"rule": self.id}
-            )
+            raise Invalid(f"关联表 {self.ref_table} 中没有字段 {self.ref_column}", details={"rule": self.id})
         return ref.select(self.ref_column)
 
 
@@ -448,7 +444,9 @@ def _iso_date(value: Any, field_name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise Invalid(f"日期格式无效({field_name}): {value!r}，应为 YYYY-MM-DD", details={"field": field_name}) from None
+        raise Invalid(
+            f"日期格式无效({field_name}): {value!r}，应为 YYYY-MM-DD", details={"field": field_name}
+        ) from None
 
 
 def _as_date(value: ir.Value) -> ir.DateValue:

@@ -56,9 +56,7 @@ def weighted_score(results: Iterable[RuleResult], weights: Mapping[Severity, flo
     return round(100.0 * total / weight_sum, 2) if weight_sum else None
 
 
-def dimension_scores(
-    run: RunResult, weights: Mapping[Severity, float] = SEVERITY_WEIGHTS
-) -> dict[Dimension, float]:
+def dimension_scores(run: RunResult, weights: Mapping[Severity, float] = SEVERITY_WEIGHTS) -> dict[Dimension, float]:
     """Score per dimension, in :class:`Dimension` order, only for dimensions with a checked rule."""
     out: dict[Dimension, float] = {}
     for dim in Dimension:

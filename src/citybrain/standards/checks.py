@@ -451,6 +451,4 @@ def get_check(name: str) -> Check:
     try:
         return CHECKS[name]
     except KeyError:
-        raise Invalid(
-            f"未知的校验规则：{name!r}", details={"field": "check", "known": sorted(CHECKS)}
-        ) from None
+        raise Invalid(f"未知的校验规则：{name!r}", details={"field": "check", "known": sorted(CHECKS)}) from None

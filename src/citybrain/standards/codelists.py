@@ -103,9 +103,7 @@ _ETHNICITY_ENTRIES = {f"{i:02d}": name for i, name in enumerate(_ETHNIC_GROUPS, 
 # GB/T 3304-1991 lists these two beside the 56 nationalities.
 _ETHNICITY_ENTRIES |= {"97": "其他", "98": "外国血统中国籍人士"}
 
-_ETHNICITY_ALIASES = {
-    name.removesuffix("族"): code for code, name in _ETHNICITY_ENTRIES.items() if code <= "56"
-}
+_ETHNICITY_ALIASES = {name.removesuffix("族"): code for code, name in _ETHNICITY_ENTRIES.items() if code <= "56"}
 # Names in use before the State Council renamings (崩龙→德昂 1985, 毛难→毛南 1986).
 _ETHNICITY_ALIASES |= {"毛难族": "36", "毛难": "36", "崩龙族": "46", "崩龙": "46", "外国血统": "98"}
 
@@ -199,6 +197,4 @@ def code_list(key: str) -> CodeList:
     try:
         return CODE_LISTS[key]
     except KeyError:
-        raise Invalid(
-            f"未知的代码表：{key!r}", details={"field": "code_list", "known": sorted(CODE_LISTS)}
-        ) from None
+        raise Invalid(f"未知的代码表：{key!r}", details={"field": "code_list", "known": sorted(CODE_LISTS)}) from None

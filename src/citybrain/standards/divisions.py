@@ -70,8 +70,7 @@ def _build(raw: dict[str, Any]) -> _Tree:
         for street in district["streets"]:
             ordered.append(Division(street["code"], street["name"], "street", district["code"]))
             ordered.extend(
-                Division(code, name, "community", street["code"])
-                for code, name in street["communities"].items()
+                Division(code, name, "community", street["code"]) for code, name in street["communities"].items()
             )
     by_code: dict[str, Division] = {}
     children: dict[str, list[Division]] = {}

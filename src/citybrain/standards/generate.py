@@ -47,9 +47,7 @@ def _invalid_province_prefix(rng: random.Random) -> str:
 def birth_date(rng: random.Random, start: date = date(1940, 1, 1), end: date = date(2010, 12, 31)) -> date:
     """A birth date drawn uniformly from ``start``..``end`` inclusive."""
     if end < start:
-        raise Invalid(
-            "出生日期范围无效：结束早于开始", details={"field": "birth_date", "start": start, "end": end}
-        )
+        raise Invalid("出生日期范围无效：结束早于开始", details={"field": "birth_date", "start": start, "end": end})
     return date.fromordinal(rng.randint(start.toordinal(), end.toordinal()))
 
 
@@ -105,9 +103,7 @@ def _with_body(body: str) -> str:
     return body + citizen_id_check_char(body)
 
 
-def corrupt_citizen_id(
-    rng: random.Random, value: str, defect: CitizenIdDefect, *, today: date | None = None
-) -> str:
+def corrupt_citizen_id(rng: random.Random, value: str, defect: CitizenIdDefect, *, today: date | None = None) -> str:
     """``value`` (a valid 公民身份号码) with exactly one defect; the check char is kept right otherwise."""
     body = value[:17]
     today = today or date.today()
@@ -130,9 +126,7 @@ def corrupt_citizen_id(
             return value[:-1] if rng.random() < 0.5 else value + rng.choice(_DIGITS)
         case "non_digit":
             return _replace(value, rng.randrange(17), rng.choice("ABCDEFGHJK"))
-    raise Invalid(
-        f"未知的缺陷类型：{defect!r}", details={"field": "defect", "known": sorted(CITIZEN_ID_DEFECTS)}
-    )
+    raise Invalid(f"未知的缺陷类型：{defect!r}", details={"field": "defect", "known": sorted(CITIZEN_ID_DEFECTS)})
 
 
 def shift_citizen_id_birth_date(value: str, days: int) -> str:
@@ -180,9 +174,7 @@ def corrupt_org_code(rng: random.Random, value: str, defect: OrgCodeDefect) -> s
             return value[:-1] if rng.random() < 0.5 else value + rng.choice(_DIGITS)
         case "illegal_char":
             return _replace(value, rng.randrange(8), rng.choice("abcxyz*#"))
-    raise Invalid(
-        f"未知的缺陷类型：{defect!r}", details={"field": "defect", "known": sorted(ORG_CODE_DEFECTS)}
-    )
+    raise Invalid(f"未知的缺陷类型：{defect!r}", details={"field": "defect", "known": sorted(ORG_CODE_DEFECTS)})
 
 
 # ---------------------------------------------------------------- 统一社会信用代码
@@ -200,9 +192,7 @@ def uscc(
     Defaults give a 工商-registered 企业 in 溧阳市 (``91320481…``).
     """
     if department not in USCC_REGISTRATION_DEPARTMENTS:
-        raise Invalid(
-            f"登记管理部门码 {department!r} 无效", details={"field": "department", "value": department}
-        )
+        raise Invalid(f"登记管理部门码 {department!r} 无效", details={"field": "department", "value": department})
     if category not in USCC_ORG_CATEGORIES[department]:
         raise Invalid(
             f"机构类别码 {category!r} 不属于登记管理部门 {department}",
@@ -251,9 +241,7 @@ def corrupt_uscc(rng: random.Random, value: str, defect: UsccDefect) -> str:
             return _with_uscc_check(rng.choice(unused) + head[1:])
         case "category":
             categories = USCC_ORG_CATEGORIES[head[0]]
-            return _with_uscc_check(
-                head[0] + rng.choice([c for c in USCC_CHARSET if c not in categories]) + head[2:]
-            )
+            return _with_uscc_check(head[0] + rng.choice([c for c in USCC_CHARSET if c not in categories]) + head[2:])
         case "division":
             return _with_uscc_check(head[:2] + _invalid_province_prefix(rng) + head[8:])
         case "org_code":

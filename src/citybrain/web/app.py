@@ -71,9 +71,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             request_id_var.reset(token)
         response.headers["x-request-id"] = rid
-        log.info("request", extra={"method": request.method, "path": request.url.path,
-                                   "status": response.status_code,
-                                   "ms": round((time.perf_counter() - start) * 1000, 1), "request_id": rid})
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - start) * 1000, 1),
+                "request_id": rid,
+            },
+        )
         return response
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -67,9 +67,14 @@ def get_context(request: Request) -> Iterator[Context]:
     try:
         actor = resolve_actor(request, session)
         request.state.actor = actor
-        ctx = Context(session=session, actor=actor, settings=request.app.state.settings,
-                      ip=request.client.host if request.client else None, request_id=request_id_var.get(),
-                      lang=request_lang(request))
+        ctx = Context(
+            session=session,
+            actor=actor,
+            settings=request.app.state.settings,
+            ip=request.client.host if request.client else None,
+            request_id=request_id_var.get(),
+            lang=request_lang(request),
+        )
         yield ctx
         session.commit()
     except BaseException:

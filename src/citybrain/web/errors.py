@@ -19,9 +19,18 @@ from citybrain.logging import request_id_var
 
 log = logging.getLogger("citybrain.web")
 
-_HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "not_authorized", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-               422: "invalid", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "not_authorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
 
 
 def wants_json(request: Request) -> bool:
@@ -43,8 +52,12 @@ def error_response(request: Request, status: int, code: str, message: str, detai
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     from citybrain.web.pages.common import render
 
-    return render(request, "error.html", {"status": status, "code": code, "message": message, "details": details},
-                  status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "code": code, "message": message, "details": details},
+        status_code=status,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -72,8 +85,9 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         rid = request_id_var.get()
         log.exception("unhandled error", extra={"path": request.url.path})
-        return error_response(request, 500, "internal_error", f"服务器内部错误，请联系管理员并提供请求编号 {rid}",
-                              {"request_id": rid})
+        return error_response(
+            request, 500, "internal_error", f"服务器内部错误，请联系管理员并提供请求编号 {rid}", {"request_id": rid}
+        )
 
 
 def _audit_refusal(request: Request, exc: CityBrainError) -> None:
@@ -88,7 +102,12 @@ def _audit_refusal(request: Request, exc: CityBrainError) -> None:
             details = {"path": request.url.path, "method": request.method, "reason": exc.message}
             if isinstance(exc.details, dict) and "action" in exc.details:
                 details["action"] = exc.details["action"]
-            record(session, actor, AuditEntry("access_refused", result="denied", details=details),
-                   ip=request.client.host if request.client else None, request_id=request_id_var.get())
+            record(
+                session,
+                actor,
+                AuditEntry("access_refused", result="denied", details=details),
+                ip=request.client.host if request.client else None,
+                request_id=request_id_var.get(),
+            )
     except Exception:  # auditing a refusal must never turn it into a 500
         log.exception("could not audit a refusal")

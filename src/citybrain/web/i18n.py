@@ -24,7 +24,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "login.username": {"zh": "用户名", "en": "Username"},
     "login.password": {"zh": "密码", "en": "Password"},
     "login.submit": {"zh": "登录", "en": "Log in"},
-    "search.placeholder": {"zh": "搜索资源名称、字段、标签，如：身份证", "en": "Search names, fields, tags, e.g. 身份证"},
+    "search.placeholder": {
+        "zh": "搜索资源名称、字段、标签，如：身份证",
+        "en": "Search names, fields, tags, e.g. 身份证",
+    },
     "search.submit": {"zh": "搜索", "en": "Search"},
     "search.results": {"zh": "共 {n} 条资源", "en": "{n} resources"},
     "search.none": {"zh": "没有找到符合条件的资源", "en": "No resources match"},

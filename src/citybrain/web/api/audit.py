@@ -34,10 +34,18 @@ class AuditPublic(BaseModel):
 
 
 @router.get("/events", response_model=list[AuditPublic])
-def audit_list(ctx: Ctx, action: str | None = None, user: str | None = None, resource: str | None = None,
-               result: str | None = None, limit: int = 100, before_seq: int | None = None) -> object:
-    return service.audit_list(ctx, action_name=action, user=user, resource_id=resource, result=result, limit=limit,
-                              before_seq=before_seq)
+def audit_list(
+    ctx: Ctx,
+    action: str | None = None,
+    user: str | None = None,
+    resource: str | None = None,
+    result: str | None = None,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> object:
+    return service.audit_list(
+        ctx, action_name=action, user=user, resource_id=resource, result=result, limit=limit, before_seq=before_seq
+    )
 
 
 @router.get("/verify")
@@ -49,5 +57,6 @@ def audit_verify(ctx: Ctx) -> dict[str, Any]:
 def audit_export(ctx: Ctx) -> PlainTextResponse:
     # the export is small enough per city-day to build in memory; streaming would outlive the session
     body = "".join(service.audit_export(ctx))
-    return PlainTextResponse(body, media_type="application/x-ndjson",
-                             headers={"content-disposition": 'attachment; filename="audit.jsonl"'})
+    return PlainTextResponse(
+        body, media_type="application/x-ndjson", headers={"content-disposition": 'attachment; filename="audit.jsonl"'}
+    )

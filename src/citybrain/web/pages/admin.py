@@ -27,18 +27,35 @@ add_nav("/admin/audit", "nav.audit", {"admin", "cdo", "security"})
 @router.get("/admin/departments")
 def departments_page(ctx: Ctx, request: Request, error: str | None = None) -> Response:
     ctx.authorize("department_create")  # the page is the administrator's form
-    return render(request, "admin/departments.html", {"departments": org.department_list(ctx), "error": error,
-                                                      "divisions": org.division_list(ctx, level="district")
-                                                      + org.division_list(ctx, level="city")})
+    return render(
+        request,
+        "admin/departments.html",
+        {
+            "departments": org.department_list(ctx),
+            "error": error,
+            "divisions": org.division_list(ctx, level="district") + org.division_list(ctx, level="city"),
+        },
+    )
 
 
 @router.post("/admin/departments")
-def departments_create(ctx: Ctx, request: Request, code: Annotated[str, Form()], name: Annotated[str, Form()],
-                       uscc: Annotated[str, Form()], level: Annotated[str, Form()],
-                       division_code: Annotated[str, Form()]) -> Response:
+def departments_create(
+    ctx: Ctx,
+    request: Request,
+    code: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    uscc: Annotated[str, Form()],
+    level: Annotated[str, Form()],
+    division_code: Annotated[str, Form()],
+) -> Response:
     try:
-        org.department_create(ctx, parse(DepartmentCreate, {"code": code, "name": name, "uscc": uscc, "level": level,
-                                                            "division_code": division_code}))
+        org.department_create(
+            ctx,
+            parse(
+                DepartmentCreate,
+                {"code": code, "name": name, "uscc": uscc, "level": level, "division_code": division_code},
+            ),
+        )
     except CityBrainError as exc:
         if exc.http_status in (401, 403):
             raise
@@ -51,17 +68,37 @@ def departments_create(ctx: Ctx, request: Request, code: Annotated[str, Form()],
 def users_page(ctx: Ctx, request: Request, error: str | None = None) -> Response:
     users = auth.user_list(ctx)
     depts = {d.id: d for d in org.department_list(ctx)}
-    return render(request, "admin/users.html", {"users": users, "depts": depts, "error": error,
-                                                "roles": [(r.value, ROLE_TITLES[r]) for r in Role]})
+    return render(
+        request,
+        "admin/users.html",
+        {"users": users, "depts": depts, "error": error, "roles": [(r.value, ROLE_TITLES[r]) for r in Role]},
+    )
 
 
 @router.post("/admin/users")
-def users_create(ctx: Ctx, request: Request, username: Annotated[str, Form()], display_name: Annotated[str, Form()],
-                 password: Annotated[str, Form()], role: Annotated[str, Form()],
-                 dept: Annotated[str | None, Form()] = None) -> Response:
+def users_create(
+    ctx: Ctx,
+    request: Request,
+    username: Annotated[str, Form()],
+    display_name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    dept: Annotated[str | None, Form()] = None,
+) -> Response:
     try:
-        auth.user_create(ctx, parse(UserCreate, {"username": username, "display_name": display_name,
-                                                 "password": password, "roles": [role], "dept": dept or None}))
+        auth.user_create(
+            ctx,
+            parse(
+                UserCreate,
+                {
+                    "username": username,
+                    "display_name": display_name,
+                    "password": password,
+                    "roles": [role],
+                    "dept": dept or None,
+                },
+            ),
+        )
     except CityBrainError as exc:
         if exc.http_status in (401, 403):
             raise

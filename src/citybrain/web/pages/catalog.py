@@ -24,13 +24,24 @@ def catalog_search(ctx: Ctx, request: Request) -> Response:
     page = max(int(request.query_params.get("page", "1") or 1), 1)
     query = parse(SearchQuery, {**params, "limit": PAGE, "offset": (page - 1) * PAGE})
     result = service.resource_search(ctx, query)
-    return render(request, "catalog/search.html", {
-        "query": query, "result": result, "page": page, "pages": max((result.total + PAGE - 1) // PAGE, 1),
-        "departments": department_list(ctx),
-        "choices": {"category": [c.value for c in Category], "share_type": [s.value for s in ShareType],
-                    "open_type": [o.value for o in OpenType], "grade": [g.value for g in Grade]},
-        "params": params,
-    })
+    return render(
+        request,
+        "catalog/search.html",
+        {
+            "query": query,
+            "result": result,
+            "page": page,
+            "pages": max((result.total + PAGE - 1) // PAGE, 1),
+            "departments": department_list(ctx),
+            "choices": {
+                "category": [c.value for c in Category],
+                "share_type": [s.value for s in ShareType],
+                "open_type": [o.value for o in OpenType],
+                "grade": [g.value for g in Grade],
+            },
+            "params": params,
+        },
+    )
 
 
 @router.get("/catalog/{ref}")

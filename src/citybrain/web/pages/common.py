@@ -14,8 +14,12 @@ from citybrain.web.i18n import translate
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
-_env = Environment(loader=ChoiceLoader([FileSystemLoader(TEMPLATES_DIR)]), autoescape=select_autoescape(),
-                   trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=ChoiceLoader([FileSystemLoader(TEMPLATES_DIR)]),
+    autoescape=select_autoescape(),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 #: console navigation entries: (path, message key, required role names or empty for everyone logged in)
 NAV: list[tuple[str, str, set[str]]] = [
@@ -40,7 +44,9 @@ def _fmt_dt(value: Any) -> str:
 _env.filters["dt"] = _fmt_dt
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     lang = request_lang(request)
     actor = getattr(request.state, "actor", None)
     roles = {str(r) for r in actor.roles} if actor is not None else set()
@@ -53,8 +59,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         sep = "&" if "?" in str(request.url) else "?"
         return f"{request.url.path}{'?' + request.url.query if request.url.query else ''}{sep}lang={target}"
 
-    html = _env.get_template(template).render(request=request, lang=lang, t=t, actor=actor, nav=nav,
-                                              url_lang=url_lang, **(context or {}))
+    html = _env.get_template(template).render(
+        request=request, lang=lang, t=t, actor=actor, nav=nav, url_lang=url_lang, **(context or {})
+    )
     response = HTMLResponse(html, status_code=status_code)
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie("cb_lang", request.query_params["lang"], max_age=365 * 86400, samesite="lax")

@@ -39,18 +39,32 @@ def login_form(ctx: Ctx, request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(ctx: Ctx, request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
-          next: Annotated[str | None, Form()] = None) -> Response:
+def login(
+    ctx: Ctx,
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
     try:
         _user, login_session = auth.session_login(ctx, username, password)
     except NotAuthenticated as exc:
         # keep the audit record of the failed attempt: commit, then show the form again
         ctx.session.commit()
-        return render(request, "login.html", {"error": exc.message, "username": username, "next": _safe_next(next)},
-                      status_code=401)
+        return render(
+            request,
+            "login.html",
+            {"error": exc.message, "username": username, "next": _safe_next(next)},
+            status_code=401,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, sign_session(request, login_session.id), httponly=True, samesite="lax",
-                        max_age=ctx.settings.session_max_age)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sign_session(request, login_session.id),
+        httponly=True,
+        samesite="lax",
+        max_age=ctx.settings.session_max_age,
+    )
     return response
 
 
