@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import typer
 
-from citybrain.cli.common import console
+from citybrain.cli.common import console, fail, table
 
 app = typer.Typer(help="CityBrain 城市大脑 — 公共数据与城市运行平台", no_args_is_help=True, add_completion=False)
 
@@ -64,11 +65,35 @@ def demo(
     rebuild: bool = typer.Option(False, help="delete and rebuild an existing demo"),
 ) -> None:
     """Build the deterministic demo city of 常州 under CITYBRAIN_HOME, then serve it."""
-    from citybrain.demo.builder import build_demo
+    from citybrain.demo.builder import CREDENTIALS, build_demo
+    from citybrain.errors import CityBrainError
 
-    build_demo(scale=scale, rebuild=rebuild)
+    try:
+        summary = build_demo(scale=scale, rebuild=rebuild, echo=console.print)
+    except CityBrainError as exc:
+        fail(exc)
+    _print_accounts(summary.home / CREDENTIALS)
     if serve_after:
         serve(None, None)
+
+
+#: the accounts printed after a demo build (all of them are in the credentials file)
+_SHOWN = ("admin", "cdo", "security", "steward.gaj", "steward.scjgj", "consumer.mzj", "operator.rx12345",
+          "grid.320402001", "public")  # fmt: skip
+
+
+def _print_accounts(path: Path) -> None:
+    import json
+
+    from citybrain.settings import get_settings
+
+    if not path.exists():
+        return
+    accounts = {a["username"]: a for a in json.loads(path.read_text(encoding="utf-8"))["accounts"]}
+    rows = [[u, accounts[u]["display_name"], accounts[u]["password"]] for u in _SHOWN if u in accounts]
+    table("演示账号（全部账号与 API 令牌见 " + str(path) + "）", ["用户名", "身份", "密码"], rows)
+    settings = get_settings()
+    console.print(f"登录：http://{settings.host}:{settings.port}/login    API 文档：/docs")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ class DemoDepartment:
 # (code, name, English name, level, division, 登记管理部门码, 机构类别码)
 _DEPARTMENTS: tuple[tuple[str, str, str, Level, str, str, str], ...] = (
     ("sjj", "常州市大数据管理中心", "Changzhou Big Data Administration Center", "市", CITY, "1", "2"),
+    ("zfb", "常州市人民政府办公室", "General Office of Changzhou Municipal People's Government",
+     "市", CITY, "1", "1"),
     ("spj", "常州市政务服务管理办公室", "Changzhou Government Services Administration Office", "市", CITY, "1", "1"),
     ("rx12345", "常州市12345政务服务便民热线中心", "Changzhou 12345 Government Service Hotline Center",
      "市", CITY, "1", "2"),
