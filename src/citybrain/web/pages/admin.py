@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,7 +26,18 @@ add_nav("/admin/audit", "nav.audit", {"admin", "cdo", "security"})
 
 
 @router.get("/admin/departments")
-def departments_page(ctx: Ctx, request: Request, error: str | None = None) -> Response:
+def departments_page(ctx: Ctx, request: Request, created: str | None = None) -> Response:
+    return _departments(ctx, request, created=created)
+
+
+def _departments(
+    ctx: Ctx,
+    request: Request,
+    *,
+    error: str | None = None,
+    created: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
     ctx.authorize("department_create")  # the page is the administrator's form
     return render(
         request,
@@ -33,8 +45,11 @@ def departments_page(ctx: Ctx, request: Request, error: str | None = None) -> Re
         {
             "departments": org.department_list(ctx),
             "error": error,
-            "divisions": org.division_list(ctx, level="district") + org.division_list(ctx, level="city"),
+            "created": created,
+            "form": form or {},
+            "divisions": org.division_list(ctx, level="city") + org.division_list(ctx, level="district"),
         },
+        status_code=422 if error else 200,
     )
 
 
@@ -48,30 +63,45 @@ def departments_create(
     level: Annotated[str, Form()],
     division_code: Annotated[str, Form()],
 ) -> Response:
+    form = {"code": code, "name": name, "uscc": uscc.strip().upper(), "level": level, "division_code": division_code}
     try:
-        org.department_create(
-            ctx,
-            parse(
-                DepartmentCreate,
-                {"code": code, "name": name, "uscc": uscc, "level": level, "division_code": division_code},
-            ),
-        )
+        org.department_create(ctx, parse(DepartmentCreate, form))
     except CityBrainError as exc:
         if exc.http_status in (401, 403):
             raise
         ctx.session.rollback()
-        return departments_page(ctx, request, error=exc.message)
-    return RedirectResponse("/admin/departments", status_code=303)
+        return _departments(ctx, request, error=exc.message, form=form)
+    # post/redirect/get, so a reload does not submit the form twice
+    return RedirectResponse(f"/admin/departments?{urlencode({'created': name})}", status_code=303)
 
 
 @router.get("/admin/users")
-def users_page(ctx: Ctx, request: Request, error: str | None = None) -> Response:
+def users_page(ctx: Ctx, request: Request, created: str | None = None) -> Response:
+    return _users(ctx, request, created=created)
+
+
+def _users(
+    ctx: Ctx,
+    request: Request,
+    *,
+    error: str | None = None,
+    created: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
     users = auth.user_list(ctx)
     depts = {d.id: d for d in org.department_list(ctx)}
     return render(
         request,
         "admin/users.html",
-        {"users": users, "depts": depts, "error": error, "roles": [(r.value, ROLE_TITLES[r]) for r in Role]},
+        {
+            "users": users,
+            "depts": depts,
+            "error": error,
+            "created": created,
+            "form": form or {},
+            "roles": [(r.value, ROLE_TITLES[r]) for r in Role],
+        },
+        status_code=422 if error else 200,
     )
 
 
@@ -103,8 +133,9 @@ def users_create(
         if exc.http_status in (401, 403):
             raise
         ctx.session.rollback()
-        return users_page(ctx, request, error=exc.message)
-    return RedirectResponse("/admin/users", status_code=303)
+        form = {"username": username, "display_name": display_name, "role": role, "dept": dept or ""}
+        return _users(ctx, request, error=exc.message, form=form)
+    return RedirectResponse(f"/admin/users?{urlencode({'created': username})}", status_code=303)
 
 
 @router.get("/admin/audit")

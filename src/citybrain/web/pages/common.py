@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from citybrain.web.deps import request_lang
+from citybrain.web.deps import LANG_COOKIE, request_lang
 from citybrain.web.i18n import translate
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
@@ -44,6 +45,19 @@ def _fmt_dt(value: Any) -> str:
 _env.filters["dt"] = _fmt_dt
 
 
+def current_nav(path: str, entries: list[tuple[str, str]]) -> str | None:
+    """The navigation entry for ``path``: the longest matching prefix, so /catalog/-/import is not also 数据目录."""
+    matches = [p for p, _ in entries if path == p or path.startswith(p.rstrip("/") + "/")]
+    return max(matches, key=len) if matches else None
+
+
+def query_url(request: Request, **changes: object) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items() if v is not None and v != ""]
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -56,13 +70,24 @@ def render(
         return translate(key, lang, **kwargs)
 
     def url_lang(target: str) -> str:
-        sep = "&" if "?" in str(request.url) else "?"
-        return f"{request.url.path}{'?' + request.url.query if request.url.query else ''}{sep}lang={target}"
+        return query_url(request, lang=target)
+
+    def url_with(**changes: object) -> str:
+        return query_url(request, **changes)
 
     html = _env.get_template(template).render(
-        request=request, lang=lang, t=t, actor=actor, nav=nav, url_lang=url_lang, **(context or {})
+        request=request,
+        lang=lang,
+        t=t,
+        actor=actor,
+        nav=nav,
+        nav_current=current_nav(request.url.path, nav),
+        url_lang=url_lang,
+        url_with=url_with,
+        **(context or {}),
     )
     response = HTMLResponse(html, status_code=status_code)
     if request.query_params.get("lang") in ("zh", "en"):
-        response.set_cookie("cb_lang", request.query_params["lang"], max_age=365 * 86400, samesite="lax")
+        # the switch is a link, so the choice must outlive it: remembered for a year
+        response.set_cookie(LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax")
     return response
