@@ -110,7 +110,8 @@ RULES = {
     "case_hang": rule(_C, any_dept=_HANDLERS, check=case_assignee),
     # supervision
     "case_supervise": rule("cases:supervise", any_dept=_SUPERVISORS),
-    "case_supervise_sweep": rule("cases:supervise", any_dept=_SUPERVISORS),
+    "cases_supervise": rule("cases:supervise", any_dept=_SUPERVISORS),
+    "cases_kpi": rule("cases:read", any_dept=ALL_STAFF),
     # reading
     "case_list": rule("cases:read", any_dept=ALL_STAFF),
     "case_show": rule("cases:read", any_dept=ALL_STAFF, check=case_visible),

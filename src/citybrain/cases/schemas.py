@@ -176,6 +176,7 @@ class CaseQuery(BaseModel):
     dept: str | None = None
     overdue: bool | None = None
     supervised: bool | None = None
+    needs_human: bool | None = None
     open_only: bool = False
     q: str | None = Field(default=None, max_length=100)
     limit: int = Field(default=100, ge=1, le=1000)
