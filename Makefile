@@ -48,10 +48,12 @@ lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 
+# every bench/bench_*.py at a small scale (a few minutes; figures in bench/results/quick/);
+# `make bench BENCH_ARGS=--full` for the published figures in bench/results/
 bench: setup
 	$(UV) pip install --quiet --python $(PY) -e '.[dev,bench]'
 	mkdir -p bench/results
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache
