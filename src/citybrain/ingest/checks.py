@@ -182,17 +182,24 @@ class ResourceSchema:
                 return f.name
         return None
 
-    def map_columns(self, columns: Iterable[str], *, source: str, header: bool = True) -> dict[str, str]:
+    def map_columns(
+        self, columns: Iterable[str], *, source: str, header: bool = True, bookkeeping: Iterable[str] = ()
+    ) -> dict[str, str]:
         """Input column → field name; Invalid for unknown, doubled or (with ``header``) missing required columns.
 
         Unknown columns refuse the whole load rather than being dropped: either the catalog lacks
         a data item the department now sends, or the file is not the one meant for this resource.
+        The one exception is a pull's ``bookkeeping`` column (its ``updated_at`` watermark), which
+        is how the source tracks changes, not data of the resource, unless the catalog lists it.
         """
         mapping: dict[str, str] = {}
         unknown: list[str] = []
         doubled: list[str] = []
+        skip = set(bookkeeping)
         for col in columns:
             target = self.resolve(col)
+            if target is None and col in skip:
+                continue
             if target is None:
                 unknown.append(col)
             elif target in mapping.values():
@@ -304,9 +311,10 @@ class CheckedBatch:
 class RowChecker:
     """Checks batches against one resource schema; one compiled query per distinct input layout."""
 
-    def __init__(self, schema: ResourceSchema, *, source: str) -> None:
+    def __init__(self, schema: ResourceSchema, *, source: str, bookkeeping: Iterable[str] = ()) -> None:
         self.schema = schema
         self.source = source
+        self.bookkeeping = tuple(bookkeeping)
         self.skipped: list[str] = []
         self._con = duckdb.connect()
         self._queries: dict[tuple[str, ...], tuple[str, dict[str, str]]] = {}
@@ -316,12 +324,12 @@ class RowChecker:
         self._con.close()
 
     def check_header(self, columns: list[str]) -> None:
-        self.schema.map_columns(columns, source=self.source, header=True)
+        self.schema.map_columns(columns, source=self.source, header=True, bookkeeping=self.bookkeeping)
 
     def _query(self, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
         if names in self._queries:
             return self._queries[names]
-        mapping = self.schema.map_columns(names, source=self.source, header=False)
+        mapping = self.schema.map_columns(names, source=self.source, header=False, bookkeeping=self.bookkeeping)
         by_field = {target: col for col, target in mapping.items()}
         selects: list[str] = []
         reasons: list[str] = []
@@ -433,8 +441,10 @@ class InputData:
     estimated_rows: int | None = None
     #: whether ``columns`` is a real header (files, tables) rather than the keys of a first page
     header: bool = True
-    #: called after the batches are consumed; connectors put the new watermark here
+    #: filled once the batches are consumed; connectors put the new watermark here
     state: dict[str, Any] = field(default_factory=dict)
+    #: columns a pull uses for its own tracking (the watermark column), not loaded unless catalogued
+    bookkeeping: tuple[str, ...] = ()
 
 
 @dataclass
@@ -494,7 +504,7 @@ def process(
     """
     staging.mkdir(parents=True, exist_ok=True)
     tick = _Throttle(progress)
-    checker = RowChecker(schema, source=source)
+    checker = RowChecker(schema, source=source, bookkeeping=data.bookkeeping)
     outcome = Outcome(rejected_path=staging / "quarantine.ndjson")
     staged = staging / "accepted.parquet"
     try:

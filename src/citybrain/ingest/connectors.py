@@ -234,6 +234,7 @@ class DatabasePull:
             columns=columns,
             info={"connector": "database", "source": self.describe(), "incremental": self.incremental},
             state=state,
+            bookkeeping=(self.cursor_column,) if self.cursor_column else (),
         )
         return data
 
@@ -310,6 +311,7 @@ class HttpPull:
             info={"connector": "http", "source": self.url, "paging": self.paging},
             header=False,
             state=state,
+            bookkeeping=(self.cursor_column,) if self.cursor_column else (),
         )
 
     def _batches(
