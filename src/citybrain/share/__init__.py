@@ -1,0 +1,1 @@
+"""共享交换 (data sharing exchange): request → approval → grant → scoped, masked, audited access."""

@@ -1,0 +1,656 @@
+"""Data access through a grant: lookup, paged query, verification (数据核验) and bulk export.
+
+Every call goes through :class:`_Guard`, which
+
+* resolves the grant (for a grant token: the token's own grant, and only that one),
+* asks the policy (the actor's department must be the grant's consumer),
+* refuses a suspended, revoked or expired grant, a mode the grant lacks, and calls over its rate
+  limit — all checked against the database on each call, so a change takes effect on the next one,
+* audits the call — who, department, token id (never its secret), resource, fields, row count,
+  purpose, result — refused calls included: the refusal is written in a transaction of its own
+  after the call's one is rolled back, so it survives the error.
+
+Only granted fields are selected and the grant's row scope is always ANDed into the SQL; values are
+bound as parameters, never spliced in. Masking is applied to the Arrow result with the vectorised
+methods of :mod:`citybrain.masking`.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import func, select
+
+from citybrain.actions import Context, action
+from citybrain.audit.service import AuditEntry, record, record_ctx
+from citybrain.auth.actor import Actor
+from citybrain.auth.models import ApiToken
+from citybrain.catalog.models import Resource
+from citybrain.db import Database, utcnow
+from citybrain.errors import CityBrainError, Invalid, NotAuthorized, NotFound, RateLimited
+from citybrain.lake.store import Lake
+from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches
+from citybrain.settings import Settings
+from citybrain.share import anomalies
+from citybrain.share.models import AccessMode, ExportStatus, ShareCall, ShareExport, ShareGrant
+from citybrain.share.schemas import ExportIn, ExportPublic, QueryIn, RowCondition, VerifyIn
+from citybrain.share.service import grant_usable_reason
+
+log = logging.getLogger("citybrain.share")
+
+#: rows per batch when an export streams from DuckDB through masking to the file
+EXPORT_BATCH_ROWS = 50_000
+#: an export whose heartbeat is older than this is reported failed (its worker died)
+EXPORT_STALE = timedelta(minutes=5)
+#: the master key for 假名化 lives under home/keys like every platform secret
+MASKING_KEY = "masking"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _Guard:
+    """One access call: its checks, its audit entry and its usage row."""
+
+    def __init__(self, ctx: Context, name: str, mode: AccessMode) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.mode = mode
+        self.grant: ShareGrant | None = None
+        self.resource: Resource | None = None
+        self.fields: list[str] | None = None
+        self.version: int | None = None
+
+    # -- before --------------------------------------------------------------------------------
+    def find(self, grant_id: str | None) -> ShareGrant | None:
+        """The grant named, or the token's own grant for ``None``/``-``; None when there is none."""
+        ctx = self.ctx
+        bound = self._token_grant_id()
+        if grant_id in (None, "", "-", "current"):
+            grant_id = bound
+        if not grant_id:
+            return None
+        # FOR UPDATE serialises one grant's calls on PostgreSQL, so the rate limit counts exactly
+        self.grant = ctx.session.scalar(select(ShareGrant).where(ShareGrant.id == grant_id).with_for_update())
+        return self.grant
+
+    def _token_grant_id(self) -> str | None:
+        if not self.ctx.actor.token_id:
+            return None
+        return self.ctx.session.scalar(select(ApiToken.grant_id).where(ApiToken.id == self.ctx.actor.token_id))
+
+    def check(self, grant: ShareGrant | None) -> ShareGrant:
+        """Everything but the policy (the action asks it itself, before calling this)."""
+        ctx = self.ctx
+        if grant is None:
+            raise NotFound("共享授权不存在（或未指明授权）", details={"mode": self.mode.value})
+        if ctx.actor.token_id:
+            bound = self._token_grant_id()
+            if bound is None:
+                raise NotAuthorized("访问共享数据须使用授权绑定的令牌（在授权页面签发）", details={"grant": grant.id})
+            if bound != grant.id:
+                raise NotAuthorized("该令牌只能访问其绑定的授权", details={"grant": grant.id})
+        reason = grant_usable_reason(grant)
+        if reason:
+            code = "grant_" + ("expired" if grant.status == "active" else grant.status)
+            raise NotAuthorized(reason, details={"grant": grant.id, "status": grant.status}, code=code)
+        if self.mode.value not in grant.modes:
+            names = {"lookup": "按主键查询", "query": "条件查询", "export": "批量导出", "verify": "数据核验"}
+            raise NotAuthorized(
+                f"该授权不允许{names[self.mode.value]}", details={"grant": grant.id, "modes": grant.modes}
+            )
+        resource = ctx.session.get(Resource, grant.resource_id)
+        if resource is None or resource.status != "active":
+            raise NotAuthorized("数据资源已停用，授权不可用", details={"grant": grant.id})
+        self.resource = resource
+        since = utcnow() - timedelta(seconds=60)
+        used = ctx.session.scalar(
+            select(func.count()).select_from(ShareCall).where(ShareCall.grant_id == grant.id, ShareCall.at > since)
+        )
+        if (used or 0) >= grant.rate_limit:
+            raise RateLimited(
+                f"调用过于频繁：该授权每分钟最多 {grant.rate_limit} 次，请稍后再试",
+                details={"grant": grant.id, "limit_per_minute": grant.rate_limit, "retry_after": 60},
+            )
+        return grant
+
+    def granted_fields(self, wanted: list[str] | None) -> list[str]:
+        grant = self.grant
+        assert grant is not None
+        if wanted is None:
+            self.fields = list(grant.fields)
+            return self.fields
+        outside = [f for f in wanted if f not in grant.fields]
+        if outside:
+            raise NotAuthorized(
+                f"字段不在授权范围内：{'、'.join(outside)}", details={"fields": outside, "granted": grant.fields}
+            )
+        self.fields = list(dict.fromkeys(wanted))
+        return self.fields
+
+    # -- after ---------------------------------------------------------------------------------
+    def _entry(self, result: str, rows: int | None, details: dict[str, Any]) -> AuditEntry:
+        grant = self.grant
+        return AuditEntry(
+            self.name,
+            result=result,
+            resource_type="resource",
+            resource_id=grant.resource_key if grant else None,
+            fields=self.fields,
+            row_count=rows,
+            purpose=grant.purpose[:500] if grant else None,
+            details={
+                "grant": grant.id if grant else None,
+                "mode": self.mode.value,
+                "consumer_dept": self.ctx.actor.dept_id,
+                "version": self.version,
+                **details,
+            },
+        )
+
+    def finish(self, rows: int, hit: bool | None = None, **details: Any) -> ShareCall:
+        """Count the call, audit it, and look for anomalies."""
+        grant = self.grant
+        assert grant is not None
+        call = ShareCall(
+            grant_id=grant.id,
+            resource_key=grant.resource_key,
+            dept_id=grant.dept_id,
+            consumer_dept_id=grant.consumer_dept_id,
+            mode=self.mode.value,
+            rows=rows,
+            hit=hit,
+            at=utcnow(),
+        )
+        self.ctx.session.add(call)
+        self.ctx.session.flush()
+        record_ctx(self.ctx, self._entry("ok", rows, details))
+        anomalies.after_call(self.ctx, grant, self.mode)
+        return call
+
+    def deny(self, exc: CityBrainError) -> NoReturn:
+        grant = self.grant
+        snapshot = {
+            "grant_id": grant.id if grant else None,
+            "resource_key": grant.resource_key if grant else None,
+            "purpose": grant.purpose if grant else None,
+        }
+        self.ctx.session.rollback()
+        entry = AuditEntry(
+            self.name,
+            result="denied",
+            resource_type="resource",
+            resource_id=snapshot["resource_key"],
+            fields=self.fields,
+            row_count=0,
+            purpose=(snapshot["purpose"] or "")[:500] or None,
+            details={
+                "grant": snapshot["grant_id"],
+                "mode": self.mode.value,
+                "consumer_dept": self.ctx.actor.dept_id,
+                "code": exc.code,
+                "reason": exc.message,
+            },
+        )
+        try:
+            record_ctx(self.ctx, entry)
+            self.ctx.session.commit()
+        except Exception:  # auditing a refusal must not hide the refusal itself
+            log.exception("could not audit a refused share call")
+            self.ctx.session.rollback()
+        raise exc
+
+
+# -- reading the lake ------------------------------------------------------------------------------
+
+
+def _lake(ctx: Context) -> Lake:
+    return Lake(ctx.settings.lake_dir)
+
+
+def _where(grant: ShareGrant, filters: dict[str, Any], columns: set[str]) -> tuple[str, list[Any]]:
+    """The grant's row scope AND the caller's equality filters, as SQL with ``?`` parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for raw in grant.row_filter:
+        cond = RowCondition.model_validate(raw)
+        if cond.field not in columns:
+            # the scope cannot be applied, so no row may leave
+            raise NotAuthorized(
+                f"数据中缺少行范围字段 {cond.field}，无法按授权范围提供数据", details={"field": cond.field}
+            )
+        col = f"CAST({_ident(cond.field)} AS VARCHAR)"
+        if cond.op == "in":
+            clauses.append(f"{col} IN ({', '.join('?' for _ in cond.values)})")
+        else:
+            clauses.append("(" + " OR ".join(f"starts_with({col}, ?)" for _ in cond.values) + ")")
+        params.extend(cond.values)
+    for name, value in filters.items():
+        if name not in grant.fields:
+            raise NotAuthorized(f"字段 {name} 不在授权范围内，不能作为查询条件", details={"field": name})
+        if name not in columns:
+            raise Invalid(f"数据中没有字段 {name}", details={"field": name})
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise Invalid(f"字段 {name} 的查询条件为空", details={"field": name})
+        clauses.append(f"CAST({_ident(name)} AS VARCHAR) IN ({', '.join('?' for _ in values)})")
+        params.extend(str(v) for v in values)
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+class _Source:
+    """One lake version of the grant's resource, opened in DuckDB."""
+
+    def __init__(self, ctx: Context, grant: ShareGrant, version: int | None) -> None:
+        lake = _lake(ctx)
+        self.info = lake.current(grant.resource_key) if version is None else lake.version(grant.resource_key, version)
+        if self.info is None:
+            raise NotFound(f"资源 {grant.resource_key} 尚无数据", details={"resource": grant.resource_key})
+        self.files = [str(p) for p in lake.files(grant.resource_key, self.info.version)]
+        self.columns = {c["name"] for c in self.info.schema}
+        pk = self.info.primary_key
+        if not pk:
+            resource = ctx.session.get(Resource, grant.resource_id)
+            pk = list(resource.primary_key or []) if resource else []
+        self.pk = [c for c in pk if c in self.columns]
+        self.con = duckdb.connect()
+
+    def select(self, fields: list[str]) -> list[str]:
+        return [f for f in fields if f in self.columns]
+
+    def sql(self, query: str, params: list[Any]) -> Any:
+        try:
+            return self.con.sql(query, params=[self.files, *params])
+        except duckdb.Error as exc:
+            raise Invalid(f"查询条件无效：{exc}", details={}) from exc
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _plan(ctx: Context, grant: ShareGrant, columns: list[str]) -> tuple[dict[str, MaskSpec], bytes | None]:
+    plan = {name: MaskSpec.from_dict(spec) for name, spec in grant.masking.items() if name in columns}
+    keyed = any(METHODS[s.method].needs_key for s in plan.values())
+    return plan, (ctx.settings.secret(MASKING_KEY) if keyed else None)
+
+
+def _masked(ctx: Context, grant: ShareGrant, table: pa.Table) -> pa.Table:
+    plan, key = _plan(ctx, grant, table.column_names)
+    return apply_mask(table, plan, consumer_id=grant.consumer_dept_id, key=key)
+
+
+def _select_list(columns: list[str]) -> str:
+    return ", ".join(_ident(c) for c in columns)
+
+
+# -- actions ---------------------------------------------------------------------------------------
+
+
+@action("share_lookup")
+def share_lookup(
+    ctx: Context, grant_id: str | None, key: str | dict[str, Any], *, version: int | None = None
+) -> dict[str, Any]:
+    """One record by primary key, within the grant's fields and rows. A key outside the grant's rows
+    reads as not found, exactly like a missing one."""
+    guard = _Guard(ctx, "share_lookup", AccessMode.LOOKUP)
+    try:
+        grant = guard.find(grant_id)
+        ctx.authorize("share_lookup", grant)
+        grant = guard.check(grant)
+        fields = guard.granted_fields(None)
+        src = _Source(ctx, grant, version)
+        guard.version = src.info.version
+        try:
+            if not src.pk:
+                raise Invalid(f"资源 {grant.resource_key} 没有主键，不能按主键查询", details={})
+            values = key if isinstance(key, dict) else {src.pk[0]: key} if len(src.pk) == 1 else None
+            if values is None or set(values) != set(src.pk):
+                raise Invalid(f"请按主键 {'、'.join(src.pk)} 查询", details={"primary_key": src.pk})
+            not_granted = [k for k in src.pk if k not in grant.fields]
+            if not_granted:
+                raise NotAuthorized(
+                    f"主键字段 {'、'.join(not_granted)} 不在授权范围内，不能按主键查询", details={"fields": not_granted}
+                )
+            where, params = _where(grant, {k: str(v) for k, v in values.items()}, src.columns)
+            cols = src.select(fields)
+            table = src.sql(f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where} LIMIT 2", params)
+            table = table.to_arrow_table()
+        finally:
+            src.close()
+        row = _masked(ctx, grant, table.slice(0, 1)).to_pylist()[0] if table.num_rows else None
+    except CityBrainError as exc:
+        guard.deny(exc)
+    if row is None:
+        # a miss is a call like any other (key enumeration shows as many of them): count it, keep it
+        guard.finish(0, hit=False)
+        ctx.session.commit()
+        raise NotFound("未找到该记录（或不在授权范围内）", details={"grant": grant.id})
+    guard.finish(1, hit=True)
+    return {"grant": grant.id, "resource": grant.resource_key, "version": guard.version, "record": row}
+
+
+@action("share_query")
+def share_query(ctx: Context, grant_id: str | None, data: QueryIn | None = None) -> dict[str, Any]:
+    """Filtered, paged rows (ordered by primary key, so pages are stable on one version)."""
+    data = data or QueryIn()
+    guard = _Guard(ctx, "share_query", AccessMode.QUERY)
+    try:
+        grant = guard.find(grant_id)
+        ctx.authorize("share_query", grant)
+        grant = guard.check(grant)
+        fields = guard.granted_fields(data.fields)
+        src = _Source(ctx, grant, data.version)
+        guard.version = src.info.version
+        try:
+            where, params = _where(grant, data.filters, src.columns)
+            cols = src.select(fields)
+            order = f" ORDER BY {_select_list(src.pk)}" if src.pk else ""
+            total = src.sql(f"SELECT count(*) FROM read_parquet(?) WHERE {where}", params).fetchall()[0][0]
+            table = src.sql(
+                f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where}{order} LIMIT ? OFFSET ?",
+                [*params, data.limit, data.offset],
+            ).to_arrow_table()
+        finally:
+            src.close()
+        rows = _masked(ctx, grant, table).to_pylist()
+    except CityBrainError as exc:
+        guard.deny(exc)
+    guard.finish(len(rows), filters=sorted(data.filters), offset=data.offset)
+    return {
+        "grant": grant.id,
+        "resource": grant.resource_key,
+        "version": guard.version,
+        "total": int(total),
+        "limit": data.limit,
+        "offset": data.offset,
+        "fields": cols,
+        "masked": sorted(set(grant.masking) & set(cols)),
+        "rows": rows,
+    }
+
+
+@action("share_verify")
+def share_verify(ctx: Context, grant_id: str | None, data: VerifyIn) -> dict[str, Any]:
+    """数据核验: does a record with exactly these values exist within the grant? Yes or no, no data.
+
+    Values are compared before masking (masking is for what leaves; nothing leaves here)."""
+    guard = _Guard(ctx, "share_verify", AccessMode.VERIFY)
+    try:
+        grant = guard.find(grant_id)
+        ctx.authorize("share_verify", grant)
+        grant = guard.check(grant)
+        guard.granted_fields(sorted(data.record))
+        src = _Source(ctx, grant, data.version)
+        guard.version = src.info.version
+        try:
+            where, params = _where(grant, {k: str(v) for k, v in data.record.items()}, src.columns)
+            n = src.sql(f"SELECT count(*) FROM (SELECT 1 FROM read_parquet(?) WHERE {where} LIMIT 1)", params)
+            match = bool(n.fetchall()[0][0])
+        finally:
+            src.close()
+    except CityBrainError as exc:
+        guard.deny(exc)
+    guard.finish(0, hit=match, match=match)
+    return {"grant": grant.id, "resource": grant.resource_key, "version": guard.version, "match": match}
+
+
+# -- exports ---------------------------------------------------------------------------------------
+
+
+def export_public(export: ShareExport) -> ExportPublic:
+    out = ExportPublic.model_validate(export)
+    status = export.status
+    if status == ExportStatus.RUNNING and export.heartbeat_at and utcnow() - export.heartbeat_at > EXPORT_STALE:
+        status = ExportStatus.FAILED.value  # the worker died: report it instead of "running" for ever
+    progress = 1.0 if status == ExportStatus.SUCCEEDED else 0.0
+    if export.rows_total and status != ExportStatus.SUCCEEDED:
+        progress = min(export.rows_done / export.rows_total, 1.0)
+    return out.model_copy(update={"status": status, "progress": round(progress, 4)})
+
+
+def exports_dir(settings: Settings) -> Path:
+    path = settings.home / "share" / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@action("share_export_start")
+def share_export_start(ctx: Context, grant_id: str | None, data: ExportIn | None = None) -> ExportPublic:
+    """Queue a bulk export; :func:`run_export` does the work (a background task of the web app)."""
+    data = data or ExportIn()
+    guard = _Guard(ctx, "share_export_start", AccessMode.EXPORT)
+    try:
+        grant = guard.find(grant_id)
+        ctx.authorize("share_export_start", grant)
+        grant = guard.check(grant)
+        fields = guard.granted_fields(None)
+        src = _Source(ctx, grant, data.version)
+        guard.version = src.info.version
+        try:
+            _where(grant, data.filters, src.columns)  # refuse bad filters now, not in the background
+        finally:
+            src.close()
+    except CityBrainError as exc:
+        guard.deny(exc)
+    call = guard.finish(0, format=data.format, filters=sorted(data.filters))
+    export = ShareExport(
+        grant_id=grant.id,
+        resource_key=grant.resource_key,
+        consumer_dept_id=grant.consumer_dept_id,
+        requested_by=ctx.actor.user_id or "system",
+        requested_by_name=ctx.actor.label(),
+        token_id=ctx.actor.token_id,
+        call_id=call.id,
+        format=data.format,
+        filters={"filters": data.filters, "fields": fields},
+        version=guard.version,
+        status=ExportStatus.QUEUED.value,
+    )
+    ctx.session.add(export)
+    ctx.session.flush()
+    anomalies.after_export_start(ctx, grant, export)
+    return export_public(export)
+
+
+def _get_export(ctx: Context, export_id: str) -> tuple[ShareExport | None, ShareGrant | None]:
+    export = ctx.session.get(ShareExport, export_id)
+    grant = ctx.session.get(ShareGrant, export.grant_id) if export else None
+    return export, grant
+
+
+@action("share_export_show")
+def share_export_show(ctx: Context, export_id: str) -> ExportPublic:
+    export, grant = _get_export(ctx, export_id)
+    ctx.authorize("share_export_show", grant)
+    if export is None:
+        raise NotFound(f"导出任务 {export_id} 不存在")
+    return export_public(export)
+
+
+@action("share_export_download")
+def share_export_download(ctx: Context, export_id: str) -> tuple[Path, str, str]:
+    """The finished file: (path, media type, file name). The grant must still be usable: a revoked
+    grant's export cannot be fetched afterwards."""
+    guard = _Guard(ctx, "share_export_download", AccessMode.EXPORT)
+    try:
+        export, grant = _get_export(ctx, export_id)
+        guard.grant = grant
+        ctx.authorize("share_export_download", grant)
+        if export is None:
+            raise NotFound(f"导出任务 {export_id} 不存在")
+        grant = guard.check(grant)
+        guard.fields = list(export.filters.get("fields") or [])
+        guard.version = export.version
+        if export.status != ExportStatus.SUCCEEDED or not export.path or not Path(export.path).is_file():
+            raise Invalid(f"导出任务尚未完成（{export_public(export).status}）", details={"export": export.id})
+    except CityBrainError as exc:
+        guard.deny(exc)
+    guard.finish(0, export=export.id, exported_rows=export.rows_done)
+    media = "text/csv; charset=utf-8" if export.format == "csv" else "application/vnd.apache.parquet"
+    return Path(export.path), media, f"{export.resource_key}-{export.id[:8]}.{export.format}"
+
+
+def _actor_of(export: ShareExport, grant: ShareGrant) -> Actor:
+    return Actor(
+        kind="token" if export.token_id else "user",
+        user_id=export.requested_by,
+        username=export.requested_by_name,
+        dept_id=grant.consumer_dept_id,
+        token_id=export.token_id,
+    )
+
+
+def _write_csv(path: Path, batches: Iterator[pa.RecordBatch], columns: list[str], progress: Any) -> int:
+    # CSV for people: UTF-8 with BOM so spreadsheet software shows Chinese correctly
+    done = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for batch in batches:
+            cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            writer.writerows(zip(*cols, strict=True))
+            done += batch.num_rows
+            progress(done)
+    return done
+
+
+def _write_parquet(path: Path, batches: Iterator[pa.RecordBatch], schema: pa.Schema | None, progress: Any) -> int:
+    import pyarrow.parquet as pq
+
+    done = 0
+    writer = None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
+            writer.write_batch(batch)
+            done += batch.num_rows
+            progress(done)
+        if writer is None and schema is not None:
+            writer = pq.ParquetWriter(path, schema, compression="zstd")
+    finally:
+        if writer is not None:
+            writer.close()
+    return done
+
+
+def run_export(db: Database, settings: Settings, export_id: str) -> ExportPublic:
+    """Do one export: stream the granted rows through masking into a file, with progress.
+
+    Runs outside any request (a background task, the CLI). The grant is checked again when the
+    work starts, so an export queued before a revocation produces nothing."""
+    with db.session() as session:
+        export = session.get(ShareExport, export_id)
+        if export is None:
+            raise NotFound(f"导出任务 {export_id} 不存在")
+        grant = session.get(ShareGrant, export.grant_id)
+        if export.status != ExportStatus.QUEUED or grant is None:
+            return export_public(export)
+        export.status = ExportStatus.RUNNING.value
+        export.heartbeat_at = utcnow()
+    path = exports_dir(settings) / f"{export.id}.{export.format}"
+    actor = _actor_of(export, grant)
+    try:
+        with db.session() as session:
+            ctx = Context(session=session, actor=actor, settings=settings)
+            grant = session.get(ShareGrant, export.grant_id)
+            assert grant is not None
+            reason = grant_usable_reason(grant)
+            if reason:
+                raise NotAuthorized(reason)
+            src = _Source(ctx, grant, export.version)
+            fields = src.select(list(export.filters.get("fields") or grant.fields))
+            fields = [f for f in fields if f in grant.fields]
+            where, params = _where(grant, export.filters.get("filters") or {}, src.columns)
+            total = src.sql(f"SELECT count(*) FROM read_parquet(?) WHERE {where}", params).fetchall()[0][0]
+            order = f" ORDER BY {_select_list(src.pk)}" if src.pk else ""
+            rel = src.sql(f"SELECT {_select_list(fields)} FROM read_parquet(?) WHERE {where}{order}", params)
+            reader = rel.to_arrow_reader(EXPORT_BATCH_ROWS)
+            plan, key = _plan(ctx, grant, fields)
+            batches = mask_batches(reader, plan, consumer_id=grant.consumer_dept_id, key=key)
+            consumer = grant.consumer_dept_id
+        _progress(db, export.id, rows_total=int(total))
+
+        def progress(done: int) -> None:
+            _progress(db, export.id, rows_done=done)
+
+        tmp = path.with_suffix(".part")
+        try:
+            if export.format == "csv":
+                rows = _write_csv(tmp, batches, fields, progress)
+            else:
+                rows = _write_parquet(tmp, batches, reader.schema, progress)
+            tmp.replace(path)
+        finally:
+            src.close()
+            tmp.unlink(missing_ok=True)
+    except Exception as exc:
+        message = exc.message if isinstance(exc, CityBrainError) else f"导出失败：{type(exc).__name__}"
+        if not isinstance(exc, CityBrainError):
+            log.exception("share export failed", extra={"export": export_id})
+        with db.session() as session:
+            export = session.get(ShareExport, export_id)
+            assert export is not None
+            export.status = ExportStatus.FAILED.value
+            export.error = message
+            export.finished_at = utcnow()
+            record(
+                session,
+                actor,
+                AuditEntry(
+                    "share_export_run",
+                    result="error",
+                    resource_type="resource",
+                    resource_id=export.resource_key,
+                    details={"export": export.id, "grant": export.grant_id, "reason": message},
+                ),
+            )
+            return export_public(export)
+    with db.session() as session:
+        export = session.get(ShareExport, export_id)
+        grant = session.get(ShareGrant, export.grant_id) if export else None
+        assert export is not None and grant is not None
+        export.status = ExportStatus.SUCCEEDED.value
+        export.rows_done = rows
+        export.path = str(path)
+        export.finished_at = utcnow()
+        if export.call_id:
+            call = session.get(ShareCall, export.call_id)
+            if call is not None:
+                call.rows = rows
+        record(
+            session,
+            actor,
+            AuditEntry(
+                "share_export_run",
+                resource_type="resource",
+                resource_id=export.resource_key,
+                fields=fields,
+                row_count=rows,
+                purpose=grant.purpose[:500],
+                details={"export": export.id, "grant": grant.id, "consumer_dept": consumer, "format": export.format},
+            ),
+        )
+        ctx = Context(session=session, actor=actor, settings=settings)
+        anomalies.after_call(ctx, grant, AccessMode.EXPORT)
+        return export_public(export)
+
+
+def _progress(db: Database, export_id: str, *, rows_total: int | None = None, rows_done: int | None = None) -> None:
+    with db.session() as session:
+        export = session.get(ShareExport, export_id)
+        if export is None:
+            return
+        if rows_total is not None:
+            export.rows_total = rows_total
+        if rows_done is not None:
+            export.rows_done = rows_done
+        export.heartbeat_at = utcnow()

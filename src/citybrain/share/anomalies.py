@@ -1,0 +1,202 @@
+"""异常监测: usage patterns that suggest misuse of a grant, raised as alerts.
+
+* ``volume_jump`` — a consumer's rows over the last 24 hours exceed ``VOLUME_FACTOR`` times its
+  baseline (its daily average over the previous week; before it has a week of history, the daily
+  volume it declared in its request);
+* ``off_hours_export`` — a bulk export started outside working hours (Beijing time) or at a weekend;
+* ``key_enumeration`` — many lookups or verifications in a short window, most of them misses: someone
+  walking the key space rather than checking records they hold.
+
+Alerts go to the source department's steward and to the security officers (``anomaly_list``); one
+open alert per kind and grant and day, so a burst raises one alert, not thousands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+
+from citybrain.actions import Context, action
+from citybrain.audit.service import AuditEntry, record_ctx
+from citybrain.auth.rules import Role
+from citybrain.db import utcnow
+from citybrain.errors import Invalid, NotFound
+from citybrain.share.models import AccessMode, ShareAlert, ShareCall, ShareExport, ShareGrant
+from citybrain.share.schemas import AlertPublic
+
+VOLUME_FACTOR = 3.0
+#: below this many rows a day nothing is a jump, whatever the baseline
+VOLUME_MIN_ROWS = 1000
+BASELINE_DAYS = 7
+ENUM_WINDOW = timedelta(minutes=10)
+ENUM_MIN_CALLS = 30
+ENUM_MISS_RATIO = 0.5
+WORK_START_HOUR = 8
+WORK_END_HOUR = 20
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def clock() -> datetime:
+    """Now (UTC). Tests replace it to put a call at 3 a.m."""
+    return utcnow()
+
+
+def _raise(ctx: Context, grant: ShareGrant, kind: str, message: str, details: dict[str, Any]) -> ShareAlert | None:
+    now = clock()
+    recent = ctx.session.scalar(
+        select(ShareAlert.id).where(
+            ShareAlert.grant_id == grant.id,
+            ShareAlert.kind == kind,
+            ShareAlert.status == "open",
+            ShareAlert.at > now - timedelta(days=1),
+        )
+    )
+    if recent:
+        return None
+    alert = ShareAlert(
+        kind=kind,
+        grant_id=grant.id,
+        resource_key=grant.resource_key,
+        dept_id=grant.dept_id,
+        consumer_dept_id=grant.consumer_dept_id,
+        message=message,
+        details=details,
+        at=now,
+    )
+    ctx.session.add(alert)
+    ctx.session.flush()
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "share_alert",
+            result="ok",
+            resource_type="share_alert",
+            resource_id=alert.id,
+            details={"kind": kind, "grant": grant.id, "resource": grant.resource_key, **details},
+        ),
+    )
+    return alert
+
+
+def _rows_between(ctx: Context, grant: ShareGrant, start: datetime, end: datetime) -> int:
+    return int(
+        ctx.session.scalar(
+            select(func.coalesce(func.sum(ShareCall.rows), 0)).where(
+                ShareCall.grant_id == grant.id, ShareCall.at > start, ShareCall.at <= end
+            )
+        )
+        or 0
+    )
+
+
+def check_volume(ctx: Context, grant: ShareGrant) -> ShareAlert | None:
+    now = clock()
+    today = _rows_between(ctx, grant, now - timedelta(days=1), now + timedelta(seconds=1))
+    if today < VOLUME_MIN_ROWS:
+        return None
+    first = ctx.session.scalar(select(func.min(ShareCall.at)).where(ShareCall.grant_id == grant.id))
+    has_history = first is not None and first < now - timedelta(days=BASELINE_DAYS)
+    if has_history:
+        past = _rows_between(ctx, grant, now - timedelta(days=BASELINE_DAYS + 1), now - timedelta(days=1))
+        baseline = past / BASELINE_DAYS
+        basis = "近 7 日日均"
+    elif grant.expected_volume:
+        baseline = float(grant.expected_volume)
+        basis = "申请时声明的日均量"
+    else:
+        return None
+    if today <= max(VOLUME_FACTOR * baseline, VOLUME_MIN_ROWS):
+        return None
+    return _raise(
+        ctx,
+        grant,
+        "volume_jump",
+        f"近 24 小时调取 {today} 行，超过{basis} {baseline:.0f} 行的 {VOLUME_FACTOR:g} 倍",
+        {"rows_24h": today, "baseline": round(baseline, 1), "basis": basis},
+    )
+
+
+def check_enumeration(ctx: Context, grant: ShareGrant) -> ShareAlert | None:
+    now = clock()
+    rows = ctx.session.execute(
+        select(func.count(), func.sum(case((ShareCall.hit.is_(False), 1), else_=0))).where(
+            ShareCall.grant_id == grant.id,
+            ShareCall.mode.in_([AccessMode.LOOKUP.value, AccessMode.VERIFY.value]),
+            ShareCall.at > now - ENUM_WINDOW,
+        )
+    ).one()
+    calls, misses = int(rows[0] or 0), int(rows[1] or 0)
+    if calls < ENUM_MIN_CALLS or misses / calls < ENUM_MISS_RATIO:
+        return None
+    return _raise(
+        ctx,
+        grant,
+        "key_enumeration",
+        f"{int(ENUM_WINDOW.total_seconds() // 60)} 分钟内按键查询/核验 {calls} 次，其中 {misses} 次未命中，疑似遍历",
+        {"calls": calls, "misses": misses, "window_minutes": int(ENUM_WINDOW.total_seconds() // 60)},
+    )
+
+
+def is_off_hours(at: datetime) -> bool:
+    local = at.astimezone(LOCAL_TZ)
+    return local.weekday() >= 5 or not (WORK_START_HOUR <= local.hour < WORK_END_HOUR)
+
+
+def after_call(ctx: Context, grant: ShareGrant, mode: AccessMode) -> None:
+    check_volume(ctx, grant)
+    if mode in (AccessMode.LOOKUP, AccessMode.VERIFY):
+        check_enumeration(ctx, grant)
+
+
+def after_export_start(ctx: Context, grant: ShareGrant, export: ShareExport) -> ShareAlert | None:
+    now = clock()
+    if not is_off_hours(now):
+        return None
+    local = now.astimezone(LOCAL_TZ)
+    return _raise(
+        ctx,
+        grant,
+        "off_hours_export",
+        f"非工作时间（北京时间 {local:%Y-%m-%d %H:%M}）发起批量导出",
+        {"export": export.id, "local_time": local.isoformat(timespec="minutes")},
+    )
+
+
+# -- actions ---------------------------------------------------------------------------------------
+
+
+@action("anomaly_list")
+def anomaly_list(ctx: Context, *, status: str | None = None, kind: str | None = None) -> list[AlertPublic]:
+    """Security officers, the CDO and administrators see every alert; a steward those on their data."""
+    ctx.authorize("anomaly_list")
+    q = select(ShareAlert).order_by(ShareAlert.at.desc()).limit(500)
+    if not (ctx.actor.kind == "system" or ctx.actor.has_role(Role.ADMIN, Role.CDO, Role.SECURITY)):
+        q = q.where(ShareAlert.dept_id == ctx.actor.dept_id)
+    if status:
+        q = q.where(ShareAlert.status == status)
+    if kind:
+        q = q.where(ShareAlert.kind == kind)
+    return [AlertPublic.model_validate(a) for a in ctx.session.scalars(q)]
+
+
+@action("anomaly_acknowledge")
+def anomaly_acknowledge(ctx: Context, alert_id: str, comment: str = "") -> AlertPublic:
+    alert = ctx.session.get(ShareAlert, alert_id)
+    ctx.authorize("anomaly_acknowledge", alert)
+    if alert is None:
+        raise NotFound(f"告警 {alert_id} 不存在")
+    if alert.status != "open":
+        raise Invalid("该告警已处理", details={"status": alert.status})
+    alert.status = "acknowledged"
+    alert.acknowledged_by = ctx.actor.label()
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "anomaly_acknowledge", resource_type="share_alert", resource_id=alert.id, details={"comment": comment}
+        ),
+    )
+    ctx.session.flush()
+    return AlertPublic.model_validate(alert)
