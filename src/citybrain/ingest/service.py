@@ -687,7 +687,7 @@ def quarantine_resubmit(
         {n: pa.array([r[n] for r in rows], pa.string()) for n in names},
     )
     mode = "merge" if resource.primary_key else "append"
-    load = _new_load(ctx, resource, mode=mode, connector="resubmit", source="quarantine")
+    load = _new_load(ctx, resource, mode=mode, connector="resubmit", source="隔离区修正")
     plan = LoadPlan(
         load_id=load.id,
         schema=schema,
