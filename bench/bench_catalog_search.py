@@ -524,8 +524,10 @@ def main() -> None:
             f"{build['service_per_resource_ms']} ms each, {build['via_bulk']} in bulk in {build['bulk_s']} s)",
             flush=True,
         )
+        load_before = os.getloadavg()
         actions = bench_actions(db, settings, args.repeat)
         http = {} if args.no_http else bench_http(settings, args.repeat)
+        load_after = os.getloadavg()
         db.dispose()
 
     p95 = [actions["all"]["p95_ms"], *(v["p95_ms"] for v in http.values())]
@@ -546,6 +548,11 @@ def main() -> None:
         "http": http,
         "goal": {"p95_ms": args.goal_ms, "met": all(v < args.goal_ms for v in p95)},
         "machine": machine(),
+        # the figures are only as quiet as the machine: a load above the CPU count means shared cores
+        "load_average_1_5_15": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in load_after],
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -52,7 +52,7 @@ def test_login_search_filter_and_open_a_resource(browser_page: Any, live_console
     assert page.get_by_label("资源分类").input_value() == "主题库"
 
     page.get_by_label("资源分类").select_option("")
-    page.get_by_label("来源部门").select_option(label="市公安局")
+    page.get_by_label("来源部门").select_option(live_console.city.police.code)
     page.get_by_role("button", name="筛选").click()
     expect(page.locator("#result-count")).to_have_text("共 1 条资源")
     # open the entry with the keyboard
