@@ -22,7 +22,9 @@ PEOPLE = pa.table(
         "income": [1000 * n for n in range(1, 41)],
     }
 )
-COMPANIES = pa.table({"uscc": [f"91320400MA{n:07d}X" for n in range(1, 11)], "name": [f"公司{n}" for n in range(1, 11)]})
+COMPANIES = pa.table(
+    {"uscc": [f"91320400MA{n:07d}X" for n in range(1, 11)], "name": [f"公司{n}" for n in range(1, 11)]}
+)
 
 PEOPLE_FIELDS = [
     {"name": "citizen_id", "title": "公民身份号码", "standard": "citizen_id", "required": True},

@@ -35,7 +35,9 @@ def test_unshared_resource_is_refused_at_request_time(run, world) -> None:
 
 
 def test_conditional_important_needs_steward_then_cdo(run, world) -> None:
-    req = _ask(run, world, unmask=["name"], row_filter=[{"field": "division_code", "op": "prefix", "values": ["320402"]}])
+    req = _ask(
+        run, world, unmask=["name"], row_filter=[{"field": "division_code", "op": "prefix", "values": ["320402"]}]
+    )
     assert req.status == "pending_steward"
     # the consumer cannot approve, nor the CDO before the steward
     with pytest.raises(NotAuthorized):
