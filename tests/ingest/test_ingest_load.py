@@ -336,3 +336,35 @@ def test_load_list_is_per_department(run, factory, tmp_path) -> None:
     assert shown.rows_accepted == 1
     with pytest.raises(NotAuthorized):
         run(service.load_show, mine.items[0].id, actor=other.steward)
+
+
+def test_progress_is_reported_from_start_to_finish(factory, settings, db, tmp_path) -> None:
+    from citybrain.catalog.service import get_resource
+    from citybrain.ingest.checks import ResourceSchema, process
+    from citybrain.ingest.connectors import open_file
+
+    w = world(factory)
+    with db.session() as s:
+        schema = ResourceSchema.from_resource(get_resource(s, w.key))
+    path = tmp_path / "big.csv"
+    path.write_text(csv_text([[uscc(), f"企业{i}", "", "", ""] for i in range(20_000)]), encoding="utf-8")
+    data = open_file(path)
+    assert data.estimated_rows == 20_000
+    # the reader hands over one block for a file this small; split it so progress has steps to report
+    data.batches = (b.slice(i, 2000) for b in data.batches for i in range(0, b.num_rows, 2000))
+    seen: list[tuple[float, str]] = []
+    out = process(
+        schema,
+        data,
+        lake(settings),
+        tmp_path / "staging",
+        mode="replace",
+        lineage={},
+        source="big.csv",
+        progress=lambda f, m: seen.append((f, m)),
+        progress_every=0.0,
+    )
+    fractions = [f for f, _ in seen]
+    assert out.rows_accepted == 20_000
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 10
+    assert any("已读取 10000 行" in m for _, m in seen) and seen[-1][1] == "已写入版本 1"

@@ -387,3 +387,15 @@ def test_scheduler_keeps_going_when_one_source_breaks(run, factory, settings, db
     results = jobs.run_due(db, due_at, settings=settings)
     assert [(r["source"], r["status"]) for r in results] == [("a-broken", "failed"), ("b-good", "succeeded")]
     assert "无法从数据库读取" in results[0]["error"]
+
+
+def test_one_off_database_pull_through_resource_load(run, factory, settings, tmp_path) -> None:
+    w = world(factory)
+    a = uscc()
+    url = _seed_sqlite(tmp_path / "dept.db", [(1, a, "甲", 7, None)])
+    config = {"url": url, "query": "SELECT uscc, org_name, staff FROM qy"}
+    load = run(service.resource_load, w.key, config, connector="database", actor=w.steward)
+    assert load.status == "succeeded" and load.connector == "database" and load.source_id is None
+    assert rows_now(settings, w.key)[a]["staff"] == 7
+    with pytest.raises(Invalid, match="未知的归集方式"):
+        run(service.resource_load, w.key, config, connector="ftp", actor=w.steward)

@@ -495,6 +495,7 @@ def process(
     lineage: dict[str, Any],
     source: str,
     progress: Progress = _no_progress,
+    progress_every: float = 0.5,
 ) -> Outcome:
     """Check every row, stage the good ones, settle duplicate keys, write one lake version.
 
@@ -503,7 +504,7 @@ def process(
     version is written when no row is accepted: an all-bad file must not replace good data.
     """
     staging.mkdir(parents=True, exist_ok=True)
-    tick = _Throttle(progress)
+    tick = _Throttle(progress, progress_every)
     checker = RowChecker(schema, source=source, bookkeeping=data.bookkeeping)
     outcome = Outcome(rejected_path=staging / "quarantine.ndjson")
     staged = staging / "accepted.parquet"

@@ -188,8 +188,20 @@ class Computed:
             shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def _sweep_staging(root: Path, older_than: dt.timedelta = dt.timedelta(days=1)) -> None:
+    """Remove staging left by loads that were killed; a live load's staging is far younger than a day."""
+    if not root.is_dir():
+        return
+    cutoff = (utcnow() - older_than).timestamp()
+    for entry in root.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
 def _compute(plan: LoadPlan, progress: Callable[[float, str], None]) -> Computed:
     """Read, check and write the lake; no database. Domain errors are returned, not raised."""
+    _sweep_staging(staging_root(plan.settings))
     staging = staging_root(plan.settings) / f"{plan.load_id}-{uuid.uuid4().hex[:8]}"
     done = Computed(staging=staging)
     try:
