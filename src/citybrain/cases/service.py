@@ -701,5 +701,16 @@ def outbox_deliver(ctx: Context, *, limit: int = 100, sender: Sender | None = No
 
 # every other cases module registers its actions on import
 from citybrain.cases import intake, kpi, open311, supervision  # noqa: E402
+from citybrain.cases.supervision import case_supervise, cases_supervise  # noqa: E402
 
-__all__ = ["add_event", "audit", "detail", "intake", "kpi", "open311", "supervision"]
+__all__ = [
+    "add_event",
+    "audit",
+    "case_supervise",
+    "cases_supervise",
+    "detail",
+    "intake",
+    "kpi",
+    "open311",
+    "supervision",
+]
