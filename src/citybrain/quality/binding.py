@@ -104,11 +104,13 @@ def _standard_rules(f: ResourceField) -> list[Rule]:
         out.append(CodeListRule(id=_rid(f.name, "code_list"), values=tuple(dict.fromkeys(codes + names)), **base))
     elif std.pattern:
         out.append(PatternRule(id=_rid(f.name, "pattern"), pattern=std.pattern, **base))
-    if (std.min_length or std.max_length) and not std.code_list and f.data_type == "string":
+    # a minimum of one character is emptiness, which completeness already reports once
+    min_length = std.min_length if std.min_length and std.min_length > 1 else None
+    if (min_length or std.max_length) and not std.code_list and f.data_type == "string":
         out.append(
             LengthRule(
                 id=_rid(f.name, "length"),
-                min_length=std.min_length,
+                min_length=min_length,
                 max_length=std.max_length,
                 severity=Severity.LOW,
                 **base,
