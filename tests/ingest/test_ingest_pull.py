@@ -399,3 +399,14 @@ def test_one_off_database_pull_through_resource_load(run, factory, settings, tmp
     assert rows_now(settings, w.key)[a]["staff"] == 7
     with pytest.raises(Invalid, match="未知的归集方式"):
         run(service.resource_load, w.key, config, connector="ftp", actor=w.steward)
+
+
+def test_a_pull_may_not_read_the_platforms_own_metadata_store(run, factory, settings) -> None:
+    from citybrain.errors import NotAuthorized
+
+    w = world(factory)
+    config = {"url": settings.resolved_database_url, "table": "user_account"}
+    with pytest.raises(NotAuthorized, match="元数据库"):
+        _source(run, w.steward, name="sneaky", resource=w.key, kind="database", config=config)
+    with pytest.raises(NotAuthorized, match="元数据库"):
+        run(service.resource_load, w.key, config, connector="database", actor=w.steward)

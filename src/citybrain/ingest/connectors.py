@@ -518,6 +518,19 @@ def build_pull(
     )
 
 
+def same_database(a: str, b: str) -> bool:
+    """Whether two SQLAlchemy URLs name the same database (driver and credentials aside)."""
+    try:
+        ua, ub = make_url(a), make_url(b)
+    except ArgumentError:
+        return False
+    if ua.get_backend_name() != ub.get_backend_name():
+        return False
+    if ua.get_backend_name() == "sqlite":
+        return bool(ua.database) and Path(ua.database or "").resolve() == Path(ub.database or "").resolve()
+    return (ua.host or "localhost", ua.port, ua.database) == (ub.host or "localhost", ub.port, ub.database)
+
+
 def public_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """The config as shown to users: passwords in URLs and auth headers masked."""
     out = dict(config)

@@ -36,7 +36,14 @@ from citybrain.db import new_id, utcnow
 from citybrain.errors import CityBrainError, Conflict, Invalid, NotAuthorized, NotFound
 from citybrain.ingest import jobs
 from citybrain.ingest.checks import InputData, Outcome, ResourceSchema, jsonable_row, process
-from citybrain.ingest.connectors import build_pull, cell_text, open_file, public_config, validate_config
+from citybrain.ingest.connectors import (
+    build_pull,
+    cell_text,
+    open_file,
+    public_config,
+    same_database,
+    validate_config,
+)
 from citybrain.ingest.models import (
     IngestJob,
     IngestLoad,
@@ -142,6 +149,13 @@ def _check_mode(mode: str, resource: Resource) -> None:
             f"资源 {resource.key} 在目录中没有主键，不能按主键合并；请用全量替换（replace）或先在目录中登记主键",
             details={"field": "mode", "resource": resource.key},
         )
+
+
+def _not_our_store(ctx: Context, kind: str, config: dict[str, Any]) -> None:
+    # A pull runs with the platform's own access: pointed at the metadata store it would copy
+    # users, tokens and the audit log into a department's resource.
+    if kind == "database" and same_database(str(config.get("url", "")), ctx.settings.resolved_database_url):
+        raise NotAuthorized("不能从平台自身的元数据库拉取数据", details={"field": "config.url"})
 
 
 def _loadable(resource: Resource) -> None:
@@ -509,6 +523,7 @@ def resource_load(
         if not isinstance(source, dict):
             raise Invalid("数据库或接口归集的 source 应为连接配置", details={"field": "source"})
         validate_config(connector, source, "full", None)
+        _not_our_store(ctx, connector, source)
         pull = build_pull(connector, source, incremental="full", cursor_column=None, watermark=None)
         name = filename or (pull.describe() if hasattr(pull, "describe") else str(source.get("url")))
         open_input = pull.open
@@ -852,6 +867,7 @@ def source_create(ctx: Context, data: SourceCreate) -> IngestSource:
     if ctx.session.scalar(select(IngestSource.id).where(IngestSource.name == data.name)):
         raise Conflict(f"数据源名称 {data.name} 已存在", details={"field": "name"})
     validate_config(data.kind, data.config, data.incremental, data.cursor_column)
+    _not_our_store(ctx, data.kind, data.config)
     mode = data.mode or ("replace" if data.incremental == "full" else "merge")
     _check_mode(mode, resource)
     if data.incremental != "full" and mode != "merge":
