@@ -112,6 +112,17 @@ def test_background_upload_reports_progress_through_the_job(client, factory, set
     assert client.get(job_url).status_code == 403
 
 
+def test_background_load_that_fails_ends_its_job_as_failed(client, factory) -> None:
+    w = world(factory)
+    login(client, w.steward.username)
+    r = _upload(client, w.key, "无关列\r\n1\r\n".encode(), background="true")
+    assert r.status_code == 202
+    assert jobs.wait(r.json()["job_id"], timeout=60)
+    job = client.get(r.json()["job_url"]).json()
+    assert job["status"] == "failed" and "目录中没有这些列：无关列" in job["error"]
+    assert client.get(f"/api/v1/ingest/loads/{job['load_id']}").json()["status"] == "failed"
+
+
 def test_cli_load_with_progress_then_loads_quarantine_resubmit_versions(
     factory, settings, tmp_path, monkeypatch
 ) -> None:

@@ -249,10 +249,12 @@ def _typed(f: FieldSpec, v: str) -> str:
 
 def _pattern_usable(pattern: str) -> bool:
     # DuckDB's RE2 lacks look-arounds and back-references; a standard using them is not checked here.
-    try:
-        duckdb.sql(f"SELECT regexp_full_match('', {_lit(pattern)})").fetchall()
-    except duckdb.Error:
-        return False
+    # A private connection: the module-level default one is shared by every thread of the process.
+    with duckdb.connect() as con:
+        try:
+            con.sql(f"SELECT regexp_full_match('', {_lit(pattern)})").fetchall()
+        except duckdb.Error:
+            return False
     return True
 
 

@@ -501,6 +501,9 @@ def resource_load(
     Returns the load record: ``succeeded`` with the new version, ``rejected`` when no row passed
     (no version written), ``failed`` with the error; ``queued`` with a ``job_id`` when
     ``background``. Rows failing the catalog's checks are in quarantine either way.
+
+    ``replace`` makes the accepted rows the whole resource; ``merge`` replaces or adds rows by the
+    catalog's primary key, whole rows: a column the input lacks becomes empty in merged rows.
     """
     resource = get_resource(ctx.session, ref)
     with _explain_refusal(ctx, resource, "向该资源归集数据"):
