@@ -59,12 +59,6 @@ from citybrain.errors import Conflict, Invalid, NotFound
 A = CaseAction
 
 
-def _load(ctx: Context, ref: str, rule: str) -> Case:
-    case = get_case(ctx.session, ref)
-    ctx.authorize(rule, case)
-    return case
-
-
 def _fmt(moment: datetime | None) -> str:
     if moment is None:
         return "无"
@@ -79,7 +73,8 @@ def _fmt(moment: datetime | None) -> str:
 @action("case_accept")
 def case_accept(ctx: Context, ref: str, *, version: int | None = None, now: datetime | None = None) -> Case:
     """受理: the centre takes the report up for 核实."""
-    case = _load(ctx, ref, "case_accept")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_accept", case)
     transition(ctx, case, A.ACCEPT, audit_name="case_accept", version=version, now=now)
     return case
 
@@ -87,7 +82,8 @@ def case_accept(ctx: Context, ref: str, *, version: int | None = None, now: date
 @action("case_register")
 def case_register(ctx: Context, ref: str, *, version: int | None = None, now: datetime | None = None) -> Case:
     """立案: the report is confirmed as a case of its category (which a person has now checked)."""
-    case = _load(ctx, ref, "case_register")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_register", case)
     if case.code is None:
         raise Invalid("案件尚未确定事项/部件分类，请先重新分类再立案", details={"field": "code"})
     transition(ctx, case, A.REGISTER, audit_name="case_register", version=version, now=now)
@@ -101,7 +97,8 @@ def case_reject(
     ctx: Context, ref: str, data: ReasonIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
     """不立案 / 注销, with the reason the reporter will see."""
-    case = _load(ctx, ref, "case_reject")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_reject", case)
     transition(
         ctx, case, A.REJECT, audit_name="case_reject", params={"reason": data.reason}, reason=data.reason,
         version=version, now=now,
@@ -114,7 +111,8 @@ def case_reclassify(
     ctx: Context, ref: str, data: ReclassifyIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
     """重新分类: a person corrects the category; deadlines follow it, and a dispatched case is rerouted."""
-    case = _load(ctx, ref, "case_reclassify")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_reclassify", case)
     check_version(case, version)
     entry = load_codes(case.edition).get(data.kind, data.code)
     if data.component_id is not None:
@@ -168,7 +166,8 @@ def case_dispatch(
     now: datetime | None = None,
 ) -> Case:
     """派遣: by the routing rules (部件先属主后属地, 事项先属地后属主), down a level, or across to a department."""
-    case = _load(ctx, ref, "case_dispatch")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_dispatch", case)
     check_version(case, version)
     data = data or DispatchIn()
     if data.level is None and data.dept is None:
@@ -189,7 +188,8 @@ def case_return(
     ctx: Context, ref: str, data: ReasonIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
     """回退: not ours (with the reason); the case is rerouted to the next target, else waits at the centre."""
-    case = _load(ctx, ref, "case_return")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_return", case)
     check_version(case, version)
     now = now or utcnow()
     key = f"dept:{case.assignee_dept_id}" if case.assignee_dept_id else LOCALITY
@@ -215,7 +215,8 @@ def case_return(
 
 @action("case_sign")
 def case_sign(ctx: Context, ref: str, *, version: int | None = None, now: datetime | None = None) -> Case:
-    case = _load(ctx, ref, "case_sign")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_sign", case)
     transition(ctx, case, A.SIGN, audit_name="case_sign", version=version, now=now)
     return case
 
@@ -224,7 +225,8 @@ def case_sign(ctx: Context, ref: str, *, version: int | None = None, now: dateti
 def case_extend_request(
     ctx: Context, ref: str, data: ExtendRequestIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
-    case = _load(ctx, ref, "case_extend_request")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_extend_request", case)
     transition(
         ctx, case, A.EXTEND_REQUEST, audit_name="case_extend_request", params={"days": data.days},
         reason=data.reason, version=version, now=now, details={"days": data.days},
@@ -236,7 +238,8 @@ def case_extend_request(
 def case_extend_decide(
     ctx: Context, ref: str, data: ExtendDecideIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
-    case = _load(ctx, ref, "case_extend_decide")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_extend_decide", case)
     days = case.extension_pending_days
     transition(
         ctx, case, A.EXTEND_DECIDE, audit_name="case_extend_decide", params={"approve": data.approve},
@@ -252,14 +255,16 @@ def case_hang(
     ctx: Context, ref: str, data: ReasonIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
     """挂账: cannot be solved in time (funding, planning); the case goes on the register with its reason."""
-    case = _load(ctx, ref, "case_hang")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_hang", case)
     transition(ctx, case, A.HANG, audit_name="case_hang", reason=data.reason, version=version, now=now)
     return case
 
 
 @action("case_unhang")
 def case_unhang(ctx: Context, ref: str, *, version: int | None = None, now: datetime | None = None) -> Case:
-    case = _load(ctx, ref, "case_unhang")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_unhang", case)
     transition(ctx, case, A.UNHANG, audit_name="case_unhang", version=version, now=now)
     return case
 
@@ -268,7 +273,8 @@ def case_unhang(ctx: Context, ref: str, *, version: int | None = None, now: date
 def case_dispose(
     ctx: Context, ref: str, data: DisposeIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
-    case = _load(ctx, ref, "case_dispose")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_dispose", case)
     case.disposal_note = data.note
     transition(ctx, case, A.DISPOSE, audit_name="case_dispose", reason=data.note, version=version, now=now)
     return case
@@ -284,7 +290,8 @@ def case_feedback(
     now: datetime | None = None,
 ) -> Case:
     """反馈: the disposer reports back; the 核查 clock starts."""
-    case = _load(ctx, ref, "case_feedback")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_feedback", case)
     reason = data.reason if data else None
     transition(ctx, case, A.FEEDBACK, audit_name="case_feedback", reason=reason, version=version, now=now)
     return case
@@ -298,7 +305,8 @@ def case_verify(
     ctx: Context, ref: str, data: VerifyIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
     """核查: passed, or 返工 back to the same disposer on the same clock."""
-    case = _load(ctx, ref, "case_verify")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_verify", case)
     move = A.VERIFY_PASS if data.passed else A.VERIFY_FAIL
     transition(ctx, case, move, audit_name="case_verify", reason=data.note, version=version, now=now)
     if not data.passed:
@@ -311,7 +319,8 @@ def case_revisit(
     ctx: Context, ref: str, data: RevisitIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
     """热线回访: satisfied → may close; unsatisfied → 重办 by the same department on a fresh clock."""
-    case = _load(ctx, ref, "case_revisit")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_revisit", case)
     move = A.REVISIT_SATISFIED if data.satisfied else A.REVISIT_UNSATISFIED
     transition(ctx, case, move, audit_name="case_revisit", reason=data.note, version=version, now=now)
     if not data.satisfied:
@@ -328,7 +337,8 @@ def case_close(
     version: int | None = None,
     now: datetime | None = None,
 ) -> Case:
-    case = _load(ctx, ref, "case_close")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_close", case)
     reason = data.reason if data else None
     transition(ctx, case, A.CLOSE, audit_name="case_close", reason=reason, version=version, now=now)
     emit(ctx, "close", case)
@@ -339,7 +349,8 @@ def case_close(
 def case_evaluate(
     ctx: Context, ref: str, data: EvaluateIn, *, version: int | None = None, now: datetime | None = None
 ) -> Case:
-    case = _load(ctx, ref, "case_evaluate")
+    case = get_case(ctx.session, ref)
+    ctx.authorize("case_evaluate", case)
     transition(
         ctx, case, A.EVALUATE, audit_name="case_evaluate", params={"evaluation": data.evaluation, "score": data.score},
         reason=data.note, version=version, now=now, details={"evaluation": data.evaluation, "score": data.score},
