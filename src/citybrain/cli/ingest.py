@@ -289,7 +289,12 @@ def scheduler(
             console.print(line + (f"（{r['error']}）" if r.get("error") else ""))
 
     settings = get_settings()
-    started = jobs.scheduler_loop(
-        get_database(settings), settings=settings, interval=interval, iterations=iterations, on_results=show
-    )
+    console.print(f"调度已启动：每 {interval:g} 秒检查一次到期的数据源（Ctrl+C 停止）")
+    try:
+        started = jobs.scheduler_loop(
+            get_database(settings), settings=settings, interval=interval, iterations=iterations, on_results=show
+        )
+    except KeyboardInterrupt:
+        console.print("调度已停止")
+        return
     console.print(f"调度结束，共运行 {started} 次拉取")
