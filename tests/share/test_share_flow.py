@@ -106,3 +106,35 @@ def test_lookup_and_verify(run, world) -> None:
              actor=world.consumer[1])  # fmt: skip
     assert yes == {**yes, "match": True} and no["match"] is False
     assert set(yes) == {"grant", "resource", "version", "match"}
+
+
+def test_approver_may_choose_another_masking_but_not_lift_it(run, world) -> None:
+    req = _ask(run, world)
+    bad = ApprovalIn(mask={"citizen_id": {"method": "no_such_method"}})
+    with pytest.raises(Invalid):
+        run(service.share_request_approve, req.id, bad, actor=world.steward[1])
+    with pytest.raises(Invalid):
+        run(
+            service.share_request_approve,
+            req.id,
+            ApprovalIn(mask={"income": {"method": "mask"}}),
+            actor=world.steward[1],
+        )
+    pseudo = ApprovalIn(mask={"citizen_id": {"method": "pseudonym"}})
+    run(service.share_request_approve, req.id, pseudo, actor=world.steward[1])
+    req = run(service.share_request_approve, req.id, actor=world.cdo[1])
+    grant = run(service.grant_show, req.grant_id, actor=world.consumer[1])
+    assert grant.masking["citizen_id"]["method"] == "pseudonym"
+    a = run(access.share_query, grant.id, QueryIn(limit=2), actor=world.consumer[1])["rows"]
+    b = run(access.share_query, grant.id, QueryIn(limit=2), actor=world.consumer[1])["rows"]
+    assert a == b and a[0]["citizen_id"].startswith("pn_")  # stable per consumer, so results join
+
+
+def test_pinned_version(run, world) -> None:
+    import pyarrow as pa
+
+    req = _ask(run, world, resource="companies", fields=["uscc", "name"], legal_basis="")
+    world.lake.write("companies", pa.table({"uscc": ["91320400MA0000001X"], "name": ["改名公司"]}), primary_key="uscc")
+    latest = run(access.share_query, req.grant_id, QueryIn(), actor=world.consumer[1])
+    first = run(access.share_query, req.grant_id, QueryIn(version=1), actor=world.consumer[1])
+    assert latest["version"] == 2 and latest["total"] == 1 and first["total"] == 10

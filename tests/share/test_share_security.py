@@ -48,6 +48,7 @@ def _token(run, world, gid):  # type: ignore[no-untyped-def]
 def _data_calls(gid: str) -> list[tuple[str, str, dict | None]]:
     return [
         ("get", f"/api/v1/share/grants/{gid}/records/{IN_SCOPE}", None),
+        ("post", f"/api/v1/share/grants/{gid}/lookup", {"key": IN_SCOPE}),
         ("post", f"/api/v1/share/grants/{gid}/query", {"limit": 5}),
         ("get", f"/api/v1/share/grants/{gid}/rows?limit=5", None),
         ("post", f"/api/v1/share/grants/{gid}/verify", {"record": {"citizen_id": IN_SCOPE, "name": "王五3"}}),
@@ -68,6 +69,8 @@ def test_grant_token_reads_only_granted_fields_and_rows(client, run, world) -> N
     assert ok.status_code == 200, ok.text
     assert set(ok.json()["record"]) == {"citizen_id", "name", "division_code"}
     assert "*" in ok.json()["record"]["citizen_id"]
+    posted = client.post(f"/api/v1/share/grants/{gid}/lookup", json={"key": IN_SCOPE}, headers=h)
+    assert posted.json()["record"] == ok.json()["record"]
     # a key outside the rows reads exactly like a missing one
     assert client.get(f"/api/v1/share/grants/{gid}/records/{OUT_OF_SCOPE}", headers=h).status_code == 404
     rows = client.post(f"/api/v1/share/grants/{gid}/query", json={"limit": 1000}, headers=h).json()

@@ -85,6 +85,7 @@ def approve(
     days: int = typer.Option(None, help="shorter period"),
     unmask: str = typer.Option(None, help="fields shown unmasked"),
     rate: int = typer.Option(None, help="calls per minute"),
+    mask: str = typer.Option(None, help='masking per field (JSON), e.g. {"citizen_id": {"method": "pseudonym"}}'),
     comment: str = "",
     as_user: str = AS_OPTION,
 ) -> None:
@@ -104,6 +105,8 @@ def approve(
             raw["unmask"] = [f.strip() for f in unmask.split(",") if f.strip()]
         if rate is not None:
             raw["rate_limit"] = rate
+        if mask is not None:
+            raw["mask"] = _json_arg(mask, "--mask")
         out = service.share_request_approve(ctx, request_id, parse(ApprovalIn, raw))
         console.print(f"申请 {out.id}：{out.status}" + (f"，授权 {out.grant_id}" if out.grant_id else ""))
 

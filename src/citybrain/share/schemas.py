@@ -68,6 +68,11 @@ class ApprovalIn(BaseModel):
     modes: list[AccessMode] | None = None
     unmask: list[str] | None = Field(default=None, description="fields shown unmasked (of those asked)")
     rate_limit: int | None = Field(default=None, ge=1, le=6000, description="calls per minute")
+    mask: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="masking chosen instead of the default for some fields, "
+        'e.g. {"citizen_id": {"method": "pseudonym"}}',
+    )
     comment: str = Field(default="", max_length=1000)
 
 
@@ -198,6 +203,13 @@ class QueryIn(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
     version: int | None = Field(default=None, ge=1, description="pinned lake version; default the latest")
+
+
+class LookupIn(BaseModel):
+    """Lookup by primary key in a body, so that identifiers stay out of URLs and access logs."""
+
+    key: str | dict[str, str | int] = Field(description="the key value, or {column: value} for a composite key")
+    version: int | None = Field(default=None, ge=1)
 
 
 class VerifyIn(BaseModel):

@@ -25,7 +25,7 @@ from citybrain.catalog.models import Grade, Resource, ShareType
 from citybrain.catalog.service import get_resource
 from citybrain.db import utcnow
 from citybrain.errors import Conflict, Invalid, NotAuthorized, NotFound
-from citybrain.masking import FieldInfo, effective_plan
+from citybrain.masking import FieldInfo, MaskSpec, effective_plan
 from citybrain.org.models import Department
 from citybrain.org.service import get_department
 from citybrain.share.models import (
@@ -107,6 +107,24 @@ def _narrowing_problems(asked: list[RowCondition], approved: list[RowCondition])
     for wide in asked:
         if not any(n.field == wide.field and _condition_within(n, wide) for n in approved):
             problems.append(f"字段 {wide.field} 的行范围不能比申请的更宽")
+    return problems
+
+
+def _mask_problems(mask: dict[str, dict[str, Any]], terms: dict[str, Any]) -> list[str]:
+    """An approver may choose another masking for a granted field (a pseudonym instead of stars),
+    never lift it this way: lifting is ``unmask``, which only works for fields the requester named."""
+    problems = []
+    for name, raw in mask.items():
+        if name not in terms["fields"]:
+            problems.append(f"字段 {name} 不在批准的字段中，不能指定脱敏方法")
+            continue
+        if name in (terms.get("unmask") or []):
+            problems.append(f"字段 {name} 已解除脱敏，不能再指定脱敏方法")
+            continue
+        try:
+            MaskSpec.from_dict(raw)
+        except (Invalid, TypeError, ValueError, KeyError) as exc:
+            problems.append(f"字段 {name} 的脱敏方法无效：{getattr(exc, 'message', exc)}")
     return problems
 
 
@@ -192,7 +210,8 @@ def _make_grant(ctx: Context, req: ShareRequest, resource: Resource, terms: dict
     infos = field_infos(resource)
     fields = list(terms["fields"])
     unmask = set(terms.get("unmask") or [])
-    plan = effective_plan([infos[f] for f in fields], unmask)
+    overrides = {k: MaskSpec.from_dict(v) for k, v in (terms.get("mask") or {}).items() if k in fields}
+    plan = effective_plan([infos[f] for f in fields], unmask, overrides=overrides)
     grant = ShareGrant(
         request_id=req.id,
         resource_id=resource.id,
@@ -436,6 +455,10 @@ def share_request_approve(ctx: Context, request_id: str, data: ApprovalIn | None
     terms["unmask"] = [f for f in terms["unmask"] if f in terms["fields"]]
     if data.rate_limit is not None:
         terms["rate_limit"] = data.rate_limit
+    if data.mask is not None:
+        problems += _mask_problems(data.mask, terms)
+        terms["mask"] = {**(current.get("mask") or {}), **data.mask}
+    terms["mask"] = {k: v for k, v in (terms.get("mask") or {}).items() if k in terms["fields"]}
     if problems:
         raise Invalid("批准条件有误：" + "；".join(problems), details={"problems": problems})
     req.terms = terms

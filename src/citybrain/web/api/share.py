@@ -22,6 +22,7 @@ from citybrain.share.schemas import (
     ExportIn,
     ExportPublic,
     GrantPublic,
+    LookupIn,
     QueryIn,
     RefuseIn,
     ShareRequestCreate,
@@ -123,6 +124,11 @@ def grant_token_issue(ctx: Ctx, grant_id: str) -> object:
 @router.get("/grants/{grant_id}/records/{key}", summary="Look one record up by primary key")
 def share_lookup(ctx: Ctx, grant_id: str, key: str, version: int | None = None) -> dict[str, Any]:
     return access.share_lookup(ctx, grant_id, key, version=version)
+
+
+@router.post("/grants/{grant_id}/lookup", summary="Look one record up by primary key (key in the body)")
+def share_lookup_post(ctx: Ctx, grant_id: str, data: LookupIn) -> dict[str, Any]:
+    return access.share_lookup(ctx, grant_id, data.key, version=data.version)
 
 
 @router.post("/grants/{grant_id}/query", summary="Filtered, paged query within the grant")
