@@ -280,8 +280,7 @@ def results_spec() -> dict[str, Any]:
         "key": RESULTS_KEY,
         "name": "溧阳市工业企业效益综合评价结果",
         "description": (
-            "按溧政发〔2023〕6号计算的企业综合评价得分与 A/B/C/D/T 分类；"
-            "每次评价一个版本，记录所用数据版本与参数。"
+            "按溧政发〔2023〕6号计算的企业综合评价得分与 A/B/C/D/T 分类；每次评价一个版本，记录所用数据版本与参数。"
         ),
         "dept": OFFICE_DEPT,
         "category": "部门库",
