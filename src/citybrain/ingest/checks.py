@@ -9,8 +9,10 @@ over the staged rows finds primary keys that occur more than once in the load (a
 the department can settle, so all copies are quarantined) and streams the rest into a new lake
 version. ``rows_read == rows_accepted + rows_quarantined`` always: no row is dropped silently.
 
-Check digits (GB 11643, GB 32100) are per-value Python functions in
-:mod:`citybrain.standards.checks`; they belong to quality rules run after the load, not here.
+The check characters of 公民身份号码 (GB 11643), 统一社会信用代码 (GB 32100) and 组织机构代码
+(GB 11714) are computed in SQL too; the finer structure rules of :mod:`citybrain.standards.checks`
+(registration department and category codes, 地址码 against GB/T 2260) are per-value Python and
+belong to the quality rules run after the load.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ class FieldSpec:
     min_length: int | None = None
     max_length: int | None = None
     codes: tuple[str, ...] | None = None
+    #: the standard's named check (citybrain.standards.checks.CHECKS); check digits run here in SQL
+    check: str | None = None
 
     @property
     def label(self) -> str:
@@ -137,6 +141,7 @@ class ResourceSchema:
                     min_length=std.min_length if std else None,
                     max_length=std.max_length if std else None,
                     codes=codes,
+                    check=std.check if std else None,
                 )
             )
         return cls(
@@ -297,9 +302,56 @@ def _reason(f: FieldSpec, v: str, t: str, skipped: list[str]) -> str | None:
     if f.codes:
         codes = ", ".join(_lit(c) for c in f.codes)
         whens.append(f"WHEN {v} NOT IN ({codes}) THEN {_lit('不在' + std + '的代码表中：')} || {shown}")
+    if f.check in _CHECK_DIGITS:
+        whens.extend(_CHECK_DIGITS[f.check](v))
     if len(whens) == 1 and not f.required:
         return None
     return "CASE " + " ".join(whens) + " END"
+
+
+# Check characters in SQL, so they cost a few vector operations rather than a Python call per value.
+# They mirror citybrain.standards.checks (tests/ingest compare both) and run after the pattern
+# check has passed, so every character is known to be in range.
+_USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _uscc_digit(v: str) -> list[str]:
+    total = " + ".join(
+        f"(strpos('{_USCC_CHARSET}', substr({v}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(_USCC_WEIGHTS)
+    )
+    expected = f"substr('{_USCC_CHARSET}', ((31 - ({total}) % 31) % 31) + 1, 1)"
+    return [f"WHEN substr({v}, 18, 1) <> {expected} THEN '校验码错误：应为 ' || {expected}"]
+
+
+def _citizen_id_digit(v: str) -> list[str]:
+    total = " + ".join(f"TRY_CAST(substr({v}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_ID_WEIGHTS))
+    expected = f"substr('10X98765432', (({total}) % 11) + 1, 1)"
+    return [
+        f"WHEN TRY_STRPTIME(substr({v}, 7, 8), '%Y%m%d') IS NULL THEN '出生日期无效：' || substr({v}, 7, 8)",
+        f"WHEN upper(substr({v}, 18, 1)) <> {expected} THEN '校验码错误：应为 ' || {expected}",
+    ]
+
+
+def _org_code_digit(v: str) -> list[str]:
+    body = f"replace({v}, '-', '')"
+
+    def value(ch: str) -> str:  # GB 11714: digits keep their value, A–Z count 10–35
+        return f"CASE WHEN {ch} BETWEEN '0' AND '9' THEN ascii({ch}) - 48 ELSE ascii({ch}) - 55 END"
+
+    total = " + ".join(f"({value(f'substr({body}, {i + 1}, 1)')}) * {w}" for i, w in enumerate(_ORG_WEIGHTS))
+    raw = f"(11 - ({total}) % 11)"
+    expected = f"CASE {raw} WHEN 10 THEN 'X' WHEN 11 THEN '0' ELSE CAST({raw} AS VARCHAR) END"
+    return [f"WHEN substr({body}, 9, 1) <> {expected} THEN '校验码错误：应为 ' || {expected}"]
+
+
+_CHECK_DIGITS: dict[str, Callable[[str], list[str]]] = {
+    "uscc": _uscc_digit,
+    "citizen_id": _citizen_id_digit,
+    "org_code": _org_code_digit,
+}
 
 
 @dataclass
