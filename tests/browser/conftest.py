@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -13,7 +14,8 @@ import pytest
 
 from tests.browser.seed import City, seed_city
 
-CHROMIUM = "/usr/bin/chromium"
+#: Debian's package puts it here; never a browser build downloaded by ``playwright install``
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

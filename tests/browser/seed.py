@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
+
+from openpyxl import Workbook
 
 from citybrain.auth.rules import Role
 from citybrain.catalog import service
 from citybrain.catalog.schemas import ResourceCreate, ResourceUpdate
+from citybrain.catalog.transfer import FIELD_COLUMNS, FIELD_SHEET, RESOURCE_COLUMNS, RESOURCE_SHEET
 
 PERSON_FIELDS = [
     {"name": "citizen_id", "title": "公民身份号码", "standard": "citizen_id", "required": True},
@@ -72,3 +76,36 @@ def seed_city(factory: Any, run: Any) -> City:
     )
     factory.resource(market, key="inspections", name="双随机抽查结果", open_type="不予开放", open_basis="执法过程信息")
     return City(police, market, bigdata, "admin1", "steward1", "consumer1", "citizen1", population.oid)
+
+
+def workbook(resources: list[dict[str, Any]], fields: list[dict[str, Any]]) -> bytes:
+    """A workbook in the 目录编制 template's layout, with whatever rows a test needs (valid or not)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = RESOURCE_SHEET
+    ws.append([t for t, _ in RESOURCE_COLUMNS])
+    for item in resources:
+        ws.append([item.get(a) for _, a in RESOURCE_COLUMNS])
+    fs = wb.create_sheet(FIELD_SHEET)
+    fs.append([t for t, _ in FIELD_COLUMNS])
+    for f in fields:
+        fs.append([f.get(a) for _, a in FIELD_COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+GOOD = {
+    "key": "school_roll",
+    "name": "学籍信息",
+    "dept": "scjgj",
+    "category": "部门库",
+    "share_type": "无条件共享",
+    "open_type": "无条件开放",
+    "grade": "一般",
+}
+GOOD_FIELDS = [
+    {"resource": "school_roll", "name": "student_id", "title": "学籍号", "required": "是"},
+    {"resource": "school_roll", "name": "citizen_id", "title": "身份证号", "standard": "citizen_id"},
+]

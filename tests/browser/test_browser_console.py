@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveConsole
+from tests.browser.seed import GOOD, GOOD_FIELDS, XLSX, workbook
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -76,3 +77,36 @@ def test_login_search_filter_and_open_a_resource(browser_page: Any, live_console
     page.get_by_role("link", name="Back to the catalog").click()
     expect(page.locator("#result-count")).to_have_text("4 resources")
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_import_reports_problems_and_export_downloads(browser_page: Any, live_console: LiveConsole) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto("/login")
+    page.get_by_label("用户名").fill(live_console.city.steward)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="导入导出").click()
+    expect(page.get_by_role("heading", name="导入目录")).to_be_visible()
+
+    stray = {"resource": "nowhere", "name": "x", "title": "X"}
+    bad = workbook([{**GOOD, "category": "某某库"}], [*GOOD_FIELDS, stray])
+    page.get_by_label("选择文件").set_input_files({"name": "目录.xlsx", "mimeType": XLSX, "buffer": bad})
+    page.get_by_role("button", name="校验并导入").click()
+    problems = page.locator("#import-problems")
+    expect(problems).to_contain_text("共 2 处错误")
+    expect(problems.locator("tbody tr")).to_have_count(2)
+    expect(problems).to_contain_text("资源分类")
+    expect(problems).to_contain_text("nowhere")
+
+    good = workbook([GOOD], GOOD_FIELDS)
+    page.get_by_label("选择文件").set_input_files({"name": "目录.xlsx", "mimeType": XLSX, "buffer": good})
+    page.get_by_role("button", name="校验并导入").click()
+    expect(page.locator("#import-result")).to_contain_text("已导入 1 条资源")
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载").click()
+    download = info.value
+    assert download.suggested_filename == "catalog.xlsx"
+    assert download.failure() is None

@@ -8,14 +8,13 @@ import json
 import random
 import re
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
-from tests.browser.seed import City, seed_city
+from openpyxl import load_workbook
+from tests.browser.seed import GOOD, GOOD_FIELDS, XLSX, City, seed_city, workbook
 from tests.factories import PASSWORD, login
 
-from citybrain.catalog.transfer import FIELD_COLUMNS, RESOURCE_COLUMNS, RESOURCE_SHEET
+from citybrain.catalog.transfer import RESOURCE_SHEET
 from citybrain.standards import generate
 
 
@@ -220,44 +219,12 @@ def test_administration_is_refused_to_others(client, city, username: str) -> Non
     assert r.status_code == 403
 
 
-def _workbook(resources: list[dict[str, Any]], fields: list[dict[str, Any]]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = RESOURCE_SHEET
-    ws.append([t for t, _ in RESOURCE_COLUMNS])
-    for item in resources:
-        ws.append([item.get(a) for _, a in RESOURCE_COLUMNS])
-    fs = wb.create_sheet("字段")
-    fs.append([t for t, _ in FIELD_COLUMNS])
-    for f in fields:
-        fs.append([f.get(a) for _, a in FIELD_COLUMNS])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-GOOD = {
-    "key": "school_roll",
-    "name": "学籍信息",
-    "dept": "scjgj",
-    "category": "部门库",
-    "share_type": "无条件共享",
-    "open_type": "无条件开放",
-    "grade": "一般",
-}
-GOOD_FIELDS = [
-    {"resource": "school_roll", "name": "student_id", "title": "学籍号", "required": "是"},
-    {"resource": "school_roll", "name": "citizen_id", "title": "身份证号", "standard": "citizen_id"},
-]
-
-
 def test_import_reports_every_problem_with_sheet_row_and_column(client, city) -> None:
     login(client, "steward1")
     page = client.get("/catalog/-/import")
     check_page(page.text)
     assert 'enctype="multipart/form-data"' in page.text and 'for="import-file"' in page.text
-    bad = _workbook(
+    bad = workbook(
         [GOOD, {**GOOD, "key": "second", "name": "", "category": "某某库"}],
         [*GOOD_FIELDS, {"resource": "nowhere", "name": "x", "title": "X"}, {"resource": "second", "name": "Bad Name"}],
     )
@@ -275,7 +242,7 @@ def test_import_reports_every_problem_with_sheet_row_and_column(client, city) ->
 
 def test_import_then_export_round_trip(client, city) -> None:
     login(client, "steward1")
-    good = _workbook([GOOD], GOOD_FIELDS)
+    good = workbook([GOOD], GOOD_FIELDS)
     r = client.post("/catalog/-/import", files={"file": ("catalog.xlsx", good, XLSX)})
     assert r.status_code == 200, r.text
     assert "已导入 1 条资源" in r.text and 'href="/catalog/school_roll"' in r.text
@@ -296,7 +263,7 @@ def test_import_then_export_round_trip(client, city) -> None:
 
 def test_import_of_another_departments_entry_is_refused(client, city) -> None:
     login(client, "steward1")
-    other = _workbook([{**GOOD, "dept": "gaj"}], GOOD_FIELDS)
+    other = workbook([{**GOOD, "dept": "gaj"}], GOOD_FIELDS)
     r = client.post("/catalog/-/import", files={"file": ("catalog.xlsx", other, XLSX)})
     assert r.status_code == 422 and "来源部门" in r.text
 
@@ -307,7 +274,7 @@ def test_consumer_exports_but_cannot_import(client, city) -> None:
     assert page.status_code == 200
     assert 'id="import-file"' not in page.text and 'id="export-format"' in page.text
     assert 'aria-current="page">导入导出' in page.text and 'aria-current="page">数据目录' not in page.text
-    r = client.post("/catalog/-/import", files={"file": ("catalog.xlsx", _workbook([GOOD], GOOD_FIELDS), XLSX)})
+    r = client.post("/catalog/-/import", files={"file": ("catalog.xlsx", workbook([GOOD], GOOD_FIELDS), XLSX)})
     assert r.status_code == 403
     assert client.get("/catalog/-/export").status_code == 200
 
@@ -315,3 +282,17 @@ def test_consumer_exports_but_cannot_import(client, city) -> None:
 def test_static_styles_are_served_locally(client) -> None:
     css = client.get("/static/citybrain.css")
     assert css.status_code == 200 and "@import" not in css.text and "url(http" not in css.text
+
+
+def test_home_and_audit_pages(client, city) -> None:
+    assert client.get("/", follow_redirects=False).status_code == 303
+    login(client, "admin1")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/catalog"
+    page = client.get("/admin/audit", params={"verify": "true"})
+    assert page.status_code == 200
+    check_page(page.text)
+    assert "审计链完整" in page.text and "session_login" in page.text
+    assert "session_login" in client.get("/admin/audit", params={"action": "session_login"}).text
+    client.post("/logout")
+    login(client, "consumer1")
+    assert client.get("/admin/audit").status_code == 403
