@@ -122,3 +122,29 @@ def test_dispatch_queues_a_webhook_that_the_outbox_delivers(run: Any, db: Any, c
     with db.session() as session:
         pending = session.query(Outbox).filter(Outbox.status == "pending").one()
         assert pending.event == "supervise" and pending.attempts == 1 and "不可达" in pending.last_error
+
+
+def test_patrol_report_with_a_photo(client: Any, factory: Any, city: City) -> None:
+    worker = _bearer(factory, city.worker, "cases:write", "cases:read")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    sent = client.post(
+        "/api/v1/cases/patrol/upload",
+        data={"data": json.dumps({"text": "人行道上有一堆建筑垃圾渣土", "lon": city.lon, "lat": city.lat})},
+        files=[("photos", ("xianchang.png", png, "image/png"))],
+        headers=worker,
+    )
+    assert sent.status_code == 201, sent.text
+    case = client.get(f"/api/v1/cases/{sent.json()['case_id']}", headers=worker).json()
+    (photo,) = case["attachments"]
+    assert photo["filename"] == "xianchang.png" and photo["size"] == len(png)
+    got = client.get(f"/api/v1/cases/attachments/{photo['id']}", headers=worker)
+    assert got.status_code == 200 and got.content == png and got.headers["content-type"] == "image/png"
+    other = _bearer(factory, city.cgj_staff, "cases:read")
+    assert client.get(f"/api/v1/cases/attachments/{photo['id']}", headers=other).status_code == 403
+    # a worker reports only inside their own grid
+    outside = client.post(
+        "/api/v1/cases/patrol",
+        json={"text": "路灯不亮", "lon": city.lon + 0.05, "lat": city.lat - 0.03},
+        headers=worker,
+    )
+    assert outside.status_code == 403

@@ -173,3 +173,28 @@ def test_rework_after_a_failed_check(run: Any, city: City) -> None:
     back = run(service.case_verify, case.id, VerifyIn(passed=False, note="现场仍有垃圾"), actor=city.operator)
     assert back.state == "signed" and back.rework_count == 1 and back.disposed_at is None
     assert any(n.kind == "rework" for n in run(service.notification_list, actor=city.worker))
+
+
+@pytest.mark.postgres
+def test_two_transactions_racing_on_one_case_one_gets_a_conflict(run: Any, db: Any, city: City) -> None:
+    """Both read version n, both write: the second UPDATE matches no row and is refused (PostgreSQL;
+    SQLite takes the write lock at BEGIN, so there the transactions cannot interleave at all)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers at BEGIN IMMEDIATE; the race needs PostgreSQL")
+    from citybrain.actions import Context
+
+    ref = _report(run, city).case_id
+    first, second = db.sessionmaker(), db.sessionmaker()
+    try:
+        a = Context(session=first, actor=city.operator, settings=run.settings)
+        b = Context(session=second, actor=city.supervisor, settings=run.settings)
+        service.get_case(first, ref), service.get_case(second, ref)  # both have read version n
+        service.case_accept(a, ref)
+        first.commit()
+        with pytest.raises(Conflict) as lost:
+            service.case_reject(b, ref, ReasonIn(reason="重复上报"))
+        assert lost.value.details["field"] == "version"
+    finally:
+        first.close()
+        second.close()
+    assert run(service.case_show, ref).state == "accepted"

@@ -373,7 +373,7 @@ def case_report(
 ) -> IntakeResult:
     """A report from any channel entered by the centre (坐席 / 网格员)."""
     where = locate(ctx.session, data)
-    ctx.authorize("case_report", where.codes() if where.grid_id else None)
+    ctx.authorize("case_report", where.codes())
     return intake(ctx, data, where, audit_name="case_report", photos=photos, now=now)
 
 
@@ -411,7 +411,7 @@ def case_patrol_report(
         {**data.model_dump(), "channel": "patrol", "reporter_name": ctx.actor.username},
     )
     where = locate(ctx.session, report)
-    ctx.authorize("case_patrol_report", where.codes() if where.grid_id else None)
+    ctx.authorize("case_patrol_report", where.codes())
     return intake(ctx, report, where, audit_name="case_patrol_report", photos=photos, now=now)
 
 

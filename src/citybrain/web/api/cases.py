@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from citybrain.cases import intake, kpi, service, supervision
@@ -36,6 +37,7 @@ from citybrain.cases.schemas import (
     NotificationPublic,
     OptionalReasonIn,
     PatrolIn,
+    Photo,
     ReasonIn,
     ReclassifyIn,
     ReportIn,
@@ -111,6 +113,33 @@ def hotline_create(ctx: Ctx, data: HotlineTicketIn) -> object:
 @router.post("/patrol", response_model=IntakeResult, status_code=201, summary="巡查上报 by a grid worker")
 def patrol_create(ctx: Ctx, data: PatrolIn) -> object:
     return intake.case_patrol_report(ctx, data)
+
+
+@router.post("/patrol/upload", response_model=IntakeResult, status_code=201, summary="巡查上报 with photos")
+async def patrol_upload(
+    ctx: Ctx,
+    data: Annotated[str, Form(description="PatrolIn as JSON")],
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> object:
+    try:
+        fields = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"data 不是有效的 JSON：{exc}", details={"field": "data"}) from None
+    files = [
+        Photo(filename=f.filename or "photo", content_type=f.content_type or "", data=await f.read())
+        for f in photos or []
+    ]
+    return intake.case_patrol_report(ctx, parse(PatrolIn, fields), photos=files)
+
+
+@router.get("/attachments/{attachment_id}", summary="A photo or file of a case")
+def attachment(ctx: Ctx, attachment_id: str) -> Response:
+    row, content = service.case_attachment_show(ctx, attachment_id)
+    return Response(
+        content,
+        media_type=row.content_type,
+        headers={"content-disposition": f'inline; filename="{row.sha256[:16]}"', "x-content-type-options": "nosniff"},
+    )
 
 
 def _signature_ok(ctx: Any, body: bytes, signature: str | None) -> bool:

@@ -71,7 +71,7 @@ STEP_FORMS: dict[str, tuple[str, str, list[tuple[str, str, str, bool, Any]]]] = 
         "case_dispatch",
         [
             ("level", "派往层级", "select", False, DISPATCH_LEVELS),
-            ("dept", "或派往部门（代码）", "text", False, None),
+            ("dept", "或派往部门", "dept", False, None),
             ("reason", "说明", "text", False, None),
         ],
     ),
@@ -234,10 +234,20 @@ def _case_page(ctx: Ctx, request: Request, ref: str, error: str | None = None, s
         if not ctx.allowed(rule, model):
             continue
         forms.append({"action": name, "label": ACTION_LABELS[CaseAction(name)], "step": step, "fields": fields})
+    from citybrain.org.service import department_list
+
+    departments = department_list(ctx)
     return render(
         request,
         "cases/case.html",
-        {"c": case, "forms": forms, "error": error, **_labels()},
+        {
+            "c": case,
+            "forms": forms,
+            "error": error,
+            "departments": departments,
+            "dept_names": {d.id: d.name for d in departments},
+            **_labels(),
+        },
         status_code=status,
     )
 
