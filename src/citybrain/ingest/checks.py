@@ -39,6 +39,8 @@ from citybrain.lake import Lake
 from citybrain.lake.store import VersionInfo
 
 ROW = "__cb_row"
+#: row numbers named in a duplicate-key reason
+_DUP_SHOWN = 5
 #: quarantined rows are spilled to disk in this format, then inserted in chunks of this size
 INSERT_CHUNK = 2000
 _MAX_VALUE_IN_REASON = 40
@@ -612,9 +614,13 @@ def process(
 def _quarantine_duplicates(schema: ResourceSchema, staged: Path, spill: Path) -> int:
     """Move every staged row whose primary key occurs more than once to quarantine; return how many."""
     keys = ", ".join(_ident(k) for k in schema.primary_key)
+    staged_sql = f"read_parquet({_lit(str(staged))})"
+    # Grouping, not a window list: a key repeated n times must cost O(n), and the reason names at
+    # most the first few rows sharing it.
     sql = (
-        f"SELECT *, list({_ident(ROW)}) OVER w AS __cb_rows FROM read_parquet({_lit(str(staged))}) "
-        f"WINDOW w AS (PARTITION BY {keys}) QUALIFY count(*) OVER w > 1 ORDER BY {_ident(ROW)}"
+        f"WITH g AS (SELECT {keys}, count(*) AS __cb_n, list({_ident(ROW)} ORDER BY {_ident(ROW)})[1:{_DUP_SHOWN}] "
+        f"AS __cb_rows FROM {staged_sql} GROUP BY {keys} HAVING count(*) > 1) "
+        f"SELECT s.*, g.__cb_n, g.__cb_rows FROM {staged_sql} s JOIN g USING ({keys}) ORDER BY s.{_ident(ROW)}"
     )
     with duckdb.connect() as con:
         dups = _arrow(con.sql(sql))
@@ -623,10 +629,12 @@ def _quarantine_duplicates(schema: ResourceSchema, staged: Path, spill: Path) ->
         label = "+".join(schema.field(k).label for k in schema.primary_key)
         with open(spill, "a", encoding="utf-8") as fh:
             for row in dups.to_pylist():
-                others = [str(n) for n in row.pop("__cb_rows")]
+                shown = "、".join(str(n) for n in row.pop("__cb_rows"))
+                count = row.pop("__cb_n")
                 number = row.pop(ROW)
                 key_text = "、".join(str(jsonable(row[k])) for k in schema.primary_key)
-                reason = f"主键 {label} 重复：第 {'、'.join(others)} 条数据的主键都是 {key_text}"
+                rows_text = f"第 {shown} 条" if count <= _DUP_SHOWN else f"共 {count} 条（第 {shown} 条等）"
+                reason = f"主键 {label} 重复：{rows_text}数据的主键都是 {key_text}"
                 entry = {
                     "row_number": number,
                     "field": schema.primary_key[0],
