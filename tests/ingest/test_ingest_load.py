@@ -368,3 +368,14 @@ def test_progress_is_reported_from_start_to_finish(factory, settings, db, tmp_pa
     assert out.rows_accepted == 20_000
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 10
     assert any("已读取 10000 行" in m for _, m in seen) and seen[-1][1] == "已写入版本 1"
+
+
+def test_a_key_repeated_many_times_is_reported_briefly(run, factory, tmp_path) -> None:
+    w = world(factory)
+    dup = uscc()
+    path = tmp_path / "dups.csv"
+    path.write_text(csv_text([[dup, f"副本{i}", "", "", ""] for i in range(7)] + [[uscc(), "唯一", "", "", ""]]))
+    load = run(service.resource_load, w.key, path, actor=w.steward)
+    assert (load.rows_accepted, load.rows_quarantined) == (1, 7)
+    reasons = {q.reason for q in run(service.quarantine_list, w.key, actor=w.steward).items}
+    assert reasons == {f"主键 统一社会信用代码（uscc） 重复：共 7 条（第 1、2、3、4、5 条等）数据的主键都是 {dup}"}
