@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from citybrain.auth.actor import SYSTEM
 from citybrain.auth.rules import Role
 from citybrain.demo.departments import departments
 from citybrain.efficiency import service as svc
 from citybrain.efficiency.schemas import (
-    ClearoutUpdate,
     CycleCreate,
     DecisionIn,
     FirmBind,
