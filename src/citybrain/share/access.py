@@ -78,8 +78,9 @@ class _Guard:
             grant_id = bound
         if not grant_id:
             return None
-        # FOR UPDATE serialises one grant's calls on PostgreSQL, so the rate limit counts exactly
-        self.grant = ctx.session.scalar(select(ShareGrant).where(ShareGrant.id == grant_id).with_for_update())
+        # no FOR UPDATE: it would order the grant's row lock before the audit chain's lock while a
+        # revocation takes them the other way round; concurrent calls may overshoot the limit by a few
+        self.grant = ctx.session.get(ShareGrant, grant_id)
         return self.grant
 
     def _token_grant_id(self) -> str | None:
@@ -407,13 +408,17 @@ def share_verify(ctx: Context, grant_id: str | None, data: VerifyIn) -> dict[str
 
 def export_public(export: ShareExport) -> ExportPublic:
     out = ExportPublic.model_validate(export)
-    status = export.status
-    if status == ExportStatus.RUNNING and export.heartbeat_at and utcnow() - export.heartbeat_at > EXPORT_STALE:
-        status = ExportStatus.FAILED.value  # the worker died: report it instead of "running" for ever
+    status, error = export.status, export.error
+    now = utcnow()
+    if status == ExportStatus.RUNNING and export.heartbeat_at and now - export.heartbeat_at > EXPORT_STALE:
+        # the worker died: say so instead of showing "running" for ever
+        status, error = ExportStatus.FAILED.value, "导出任务中断（超过 5 分钟无进展），请重新发起"
+    elif status == ExportStatus.QUEUED and now - export.created_at > EXPORT_STALE:
+        status, error = ExportStatus.FAILED.value, "导出任务未能启动，请重新发起"
     progress = 1.0 if status == ExportStatus.SUCCEEDED else 0.0
     if export.rows_total and status != ExportStatus.SUCCEEDED:
         progress = min(export.rows_done / export.rows_total, 1.0)
-    return out.model_copy(update={"status": status, "progress": round(progress, 4)})
+    return out.model_copy(update={"status": status, "error": error, "progress": round(progress, 4)})
 
 
 def exports_dir(settings: Settings) -> Path:

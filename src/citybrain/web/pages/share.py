@@ -378,6 +378,7 @@ def inbox(ctx: Ctx, request: Request, error: str | None = None, notice: str | No
             "requests": service.share_request_list(ctx, box="inbox"),
             "demands": service.demand_list(ctx, box="inbox", status="open"),
             "grants": service.grant_list(ctx, box="source"),
+            "alerts": anomalies.anomaly_list(ctx, status="open") if ctx.allowed("anomaly_list") else [],
             "error": error,
             "notice": notice,
         },
@@ -404,11 +405,12 @@ def oversight(ctx: Ctx, request: Request, error: str | None = None, notice: str 
 @router.post("/share/anomalies/{alert_id}/ack")
 async def alert_ack(ctx: Ctx, request: Request, alert_id: str) -> Response:
     form = await _form(request)
+    back = "/share/oversight" if ctx.actor.has_role(Role.ADMIN, Role.CDO, Role.SECURITY) else "/share/inbox"
     try:
         anomalies.anomaly_acknowledge(ctx, alert_id, str(form.get("comment") or ""))
     except CityBrainError as exc:
-        return _refused(ctx, exc, "/share/oversight")
-    return _back("/share/oversight", notice="已处理")
+        return _refused(ctx, exc, back)
+    return _back(back, notice="已处理")
 
 
 def _resource_panel(ctx: Any, resource: Any) -> dict[str, Any] | None:
