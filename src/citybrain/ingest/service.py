@@ -679,8 +679,12 @@ def quarantine_resubmit(
         raise Invalid("同一隔离行提交了多次", details={"field": "rows"})
     found = {
         q.id: q
+        # FOR UPDATE: two people resubmitting the same row must not both merge it (PostgreSQL; SQLite
+        # already serialises write transactions).
         for q in ctx.session.scalars(
-            select(QuarantineRow).where(QuarantineRow.id.in_(ids), QuarantineRow.resource_id == resource.id)
+            select(QuarantineRow)
+            .where(QuarantineRow.id.in_(ids), QuarantineRow.resource_id == resource.id)
+            .with_for_update()
         )
     }
     missing = [i for i in ids if i not in found]
