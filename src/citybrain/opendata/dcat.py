@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS
 
 from citybrain.opendata.ckan import FORMATS, download_url
 from citybrain.opendata.models import OpenDataset
@@ -44,6 +44,7 @@ CONTEXT = {
     "skos": str(SKOS),
     "vcard": str(VCARD),
     "xsd": str(XSD),
+    "owl": str(OWL),
 }
 
 
@@ -95,7 +96,7 @@ def add_dataset(g: Graph, base: str, ds: OpenDataset, dept: Department) -> URIRe
     g.add((uri, DCTERMS.language, URIRef(f"{EU}language/ZHO")))
     g.add((uri, DCAT.landingPage, URIRef(f"{base}/portal/datasets/{ds.name}")))
     if ds.version:
-        g.add((uri, DCAT.version, Literal(str(ds.version))))
+        g.add((uri, OWL.versionInfo, Literal(str(ds.version))))
     licence_url = LICENCES.get(ds.licence, ("", ""))[1]
     for fmt, label, _mime in FORMATS:
         dist = URIRef(f"{base}/portal/datasets/{ds.name}#{fmt}")
