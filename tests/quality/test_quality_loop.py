@@ -392,3 +392,77 @@ def test_run_of_a_resource_never_loaded_is_not_found(run: Any, city: dict[str, A
     with pytest.raises(NotFound, match="数据湖"):
         run(quality_run, "persons", actor=city["steward"])
     assert q.FAILURE_CAP >= 20
+
+
+def test_a_stale_resource_gets_a_timeliness_ticket_closed_by_the_next_load(
+    run: Any, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(city, GOOD)
+    real = datetime
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return real.now(tz) + timedelta(days=3)
+
+    monkeypatch.setattr(q, "datetime", Later)
+    stale = run(quality_run, "persons", actor=city["steward"])
+    monkeypatch.undo()
+    timely = next(r for r in stale.results if r.rule_id == "timeliness")
+    assert timely.failed == 1 and "逾期" in timely.note
+    assert stale.dimensions["timeliness"] == 0.0
+    ticket = next(t for t in run(ticket_list, actor=city["steward"]) if t.rule_id == "timeliness")
+    assert ticket.dimension == "timeliness" and ticket.items_total == 0
+    load(city, GOOD)
+    fresh = run(quality_run, "persons", actor=city["steward"])
+    assert fresh.tickets_closed == 1
+    assert run(ticket_show, ticket.number, actor=city["steward"]).status == "closed"
+
+
+def test_a_steward_field_order_rule_finds_validity_before_issue(run: Any, factory: Any, city: dict[str, Any]) -> None:
+    factory.resource(
+        city["gaj"],
+        key="licences",
+        name="电子证照目录",
+        fields=[
+            {"name": "license_id", "title": "证照标识", "required": True},
+            {"name": "issued_on", "title": "签发日期", "standard": "date"},
+            {"name": "valid_until", "title": "有效期至", "standard": "date"},
+        ],
+        primary_key=["license_id"],
+    )
+    spec = {"kind": "field_order", "id": "valid_after_issue", "first": "issued_on", "second": "valid_until"}
+    run(rule_create, "licences", RuleIn(spec=spec), actor=city["steward"])
+    table = pa.table(
+        {
+            "license_id": ["L1", "L2", "L3"],
+            "issued_on": ["2024-01-01", "2024-06-01", None],
+            "valid_until": ["2029-01-01", "2023-06-01", "2030-01-01"],
+        }
+    )
+    city["lake"].write("licences", table)
+    report = run(quality_run, "licences", actor=city["steward"])
+    order = next(r for r in report.results if r.rule_id == "valid_after_issue")
+    assert (order.checked, order.failed, order.dimension) == (2, 1, "consistency")
+    assert [(s.key, s.field, s.value, s.related) for s in order.samples] == [
+        ("L2", "valid_until", "2023-06-01", [["issued_on", "2024-06-01"]])
+    ]
+    ticket = next(t for t in run(ticket_list, actor=city["steward"]) if t.rule_id == "valid_after_issue")
+    assert ticket.resource_key == "licences" and ticket.failed == 1
+
+
+def test_failing_rows_of_old_runs_are_pruned_but_scores_stay(run: Any, city: dict[str, Any]) -> None:
+    from sqlalchemy import func, select
+
+    from citybrain.quality.models import QualityFailure, QualityRun
+
+    load(city, DEFECTIVE)
+    for _ in range(q.KEEP_FAILURE_RUNS + 2):
+        run(quality_run, "persons", actor=city["steward"])
+
+    def counts(ctx: Any) -> tuple[int, int]:
+        runs = ctx.session.scalar(select(func.count()).select_from(QualityRun))
+        with_rows = ctx.session.scalar(select(func.count(func.distinct(QualityFailure.run_id))))
+        return runs, with_rows
+
+    assert run(counts) == (q.KEEP_FAILURE_RUNS + 2, q.KEEP_FAILURE_RUNS)

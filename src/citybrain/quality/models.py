@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from citybrain.db import Base, IdMixin, utcnow
 
@@ -34,6 +34,31 @@ class ObjectionStatus(StrEnum):
     UPHELD = "upheld"  # 异议成立, to be fixed by a new version
     FIXED = "fixed"  # upheld and a new version of the source was loaded since
     REJECTED = "rejected"  # 异议不成立, with a reason
+
+
+#: the only moves a ticket or an objection can make; anything else is a Conflict
+TICKET_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.OPEN: frozenset({TicketStatus.CLOSED, TicketStatus.REJECTED}),
+    TicketStatus.CLOSED: frozenset(),
+    TicketStatus.REJECTED: frozenset(),
+}
+OBJECTION_TRANSITIONS: dict[ObjectionStatus, frozenset[ObjectionStatus]] = {
+    ObjectionStatus.OPEN: frozenset({ObjectionStatus.UPHELD, ObjectionStatus.REJECTED}),
+    ObjectionStatus.UPHELD: frozenset({ObjectionStatus.FIXED}),
+    ObjectionStatus.FIXED: frozenset(),
+    ObjectionStatus.REJECTED: frozenset(),
+}
+
+
+def department_names(session: Session) -> dict[str, str]:
+    """Department names by id, for labelling tickets, objections and 比对 sources."""
+    from citybrain.org.models import Department
+
+    return {d.id: d.name for d in session.scalars(select(Department))}
+
+
+def can_move(table: dict[Any, frozenset[Any]], current: str, new: str) -> bool:
+    return new in table.get(current, frozenset())  # type: ignore[call-overload]
 
 
 class QualityRuleSpec(IdMixin, Base):

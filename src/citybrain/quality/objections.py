@@ -20,15 +20,15 @@ from citybrain.auth.rules import Role
 from citybrain.catalog.models import AuthoritativeSource, Resource, ResourceField
 from citybrain.catalog.service import get_resource
 from citybrain.errors import Conflict, Invalid, NotFound
-from citybrain.org.models import Department
-from citybrain.quality.models import ObjectionStatus, QualityObjection
+from citybrain.quality.models import (
+    OBJECTION_TRANSITIONS,
+    ObjectionStatus,
+    QualityObjection,
+    can_move,
+    department_names,
+)
+from citybrain.quality.permissions import is_overseer
 from citybrain.quality.schemas import ObjectionCreate, ObjectionPublic
-
-_OVERSEERS = {Role.ADMIN, Role.CDO}
-
-
-def _names(ctx: Context) -> dict[str, str]:
-    return {d.id: d.name for d in ctx.session.scalars(select(Department))}
 
 
 def _public(obj: QualityObjection, names: dict[str, str]) -> ObjectionPublic:
@@ -99,7 +99,7 @@ def objection_create(ctx: Context, ref: str, data: ObjectionCreate) -> Objection
             details={"resource": resource.key, "routed_to": target.key, "dept_id": target.dept_id},
         ),
     )
-    return _public(obj, _names(ctx))
+    return _public(obj, department_names(ctx.session))
 
 
 @action("objection_list")
@@ -111,7 +111,7 @@ def objection_list(
     ctx.authorize("objection_list")
     q = select(QualityObjection)
     actor = ctx.actor
-    if actor.kind != "system" and not actor.roles & _OVERSEERS:
+    if not is_overseer(actor):
         received = QualityObjection.dept_id == actor.dept_id
         raised = QualityObjection.raised_by_dept_id == actor.dept_id
         if Role.STEWARD not in actor.roles:
@@ -125,7 +125,7 @@ def objection_list(
         if status not in {s.value for s in ObjectionStatus}:
             raise Invalid(f"异议状态无效：{status}", details={"allowed": [s.value for s in ObjectionStatus]})
         q = q.where(QualityObjection.status == status)
-    names = _names(ctx)
+    names = department_names(ctx.session)
     rows = ctx.session.scalars(q.order_by(QualityObjection.created_at.desc(), QualityObjection.number).limit(limit))
     return [_public(o, names) for o in rows]
 
@@ -134,11 +134,11 @@ def objection_list(
 def objection_show(ctx: Context, ref: str) -> ObjectionPublic:
     obj = get_objection(ctx, ref)
     ctx.authorize("objection_show", obj)
-    return _public(obj, _names(ctx))
+    return _public(obj, department_names(ctx.session))
 
 
 def _decide(ctx: Context, obj: QualityObjection, status: ObjectionStatus, reason: str) -> ObjectionPublic:
-    if obj.status != ObjectionStatus.OPEN:
+    if not can_move(OBJECTION_TRANSITIONS, obj.status, status):
         raise Conflict(f"异议 {obj.number} 已处理（{obj.status}）", details={"status": obj.status})
     obj.status = status
     obj.decided_by = ctx.actor.label()
@@ -154,7 +154,7 @@ def _decide(ctx: Context, obj: QualityObjection, status: ObjectionStatus, reason
             details={"reason": obj.decision_reason},
         ),
     )
-    return _public(obj, _names(ctx))
+    return _public(obj, department_names(ctx.session))
 
 
 @action("objection_uphold")
@@ -185,6 +185,7 @@ def mark_fixed(ctx: Context, resource: Resource, version: int) -> int:
         )
     )
     for obj in upheld:
+        assert can_move(OBJECTION_TRANSITIONS, obj.status, ObjectionStatus.FIXED)
         obj.status = ObjectionStatus.FIXED
         obj.fixed_version = version
         record_ctx(

@@ -587,6 +587,42 @@ class IdCardConsistencyRule(RowRule):
         return (checkdigits.citizen_id_well_formed(ident) & bad).fill_null(False)
 
 
+@dataclass(frozen=True, kw_only=True)
+class FieldOrderRule(RowRule):
+    """一致性: two fields of a row are in order, ``first <= second`` (``first < second`` when
+    ``allow_equal`` is false) — e.g. 签发日期 before 有效期至, 开始时间 before 结束时间. Dates, timestamps
+    and numbers compare by value; text is read as a date. Rows missing either value are skipped."""
+
+    kind: ClassVar[str] = "field_order"
+    default_dimension: ClassVar[Dimension] = Dimension.CONSISTENCY
+
+    first: str
+    second: str
+    allow_equal: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _column(self.first, "first")
+        _column(self.second, "second")
+        if self.first == self.second:
+            raise Invalid("字段先后规则的两个字段(first, second)不能相同", details={"rule": self.id})
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.second, self.first)
+
+    def failed(self, t: ir.Table) -> ir.BooleanValue:
+        a, b = t[self.first], t[self.second]
+        same_kind = (a.type().is_numeric() and b.type().is_numeric()) or (
+            a.type().is_timestamp() and b.type().is_timestamp()
+        )
+        if not same_kind:
+            # mixed or textual: compare as calendar dates
+            a, b = _as_date(a), _as_date(b)
+        bad = (a > b) if self.allow_equal else (a >= b)
+        return _skip_nulls(t, self.columns, bad)
+
+
 # ---------------------------------------------------------------------------------------------------
 # rules that are not row rules of one table
 
@@ -709,6 +745,7 @@ RULE_TYPES: dict[str, type[Rule]] = {
         DateRangeRule,
         NumericRangeRule,
         IdCardConsistencyRule,
+        FieldOrderRule,
         CompareRule,
         TimelinessRule,
     )
@@ -792,6 +829,7 @@ __all__ = [
     "CompletenessRule",
     "DateRangeRule",
     "Dimension",
+    "FieldOrderRule",
     "IdCardConsistencyRule",
     "LengthRule",
     "LookupRule",

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record_ctx
@@ -22,7 +22,6 @@ from citybrain.catalog.models import Resource
 from citybrain.catalog.service import get_resource
 from citybrain.errors import CityBrainError, Conflict, Invalid, NotFound
 from citybrain.lake.store import Lake, VersionInfo
-from citybrain.org.models import Department
 from citybrain.quality import objections as _objections
 from citybrain.quality import tickets
 from citybrain.quality.binding import BoundRule, references, rules_for_resource
@@ -36,6 +35,7 @@ from citybrain.quality.models import (
     QualityRun,
     QualityTicket,
     TicketStatus,
+    department_names,
 )
 from citybrain.quality.rules import CompareRule, RowRule, rule_from_dict
 from citybrain.quality.schemas import (
@@ -57,16 +57,14 @@ log = logging.getLogger("citybrain.quality")
 FAILURE_CAP = 1000
 #: failing rows per rule shown on a quality page
 SAMPLES_SHOWN = 20
+#: runs per resource whose failing rows are kept; older runs keep their counts and scores only
+KEEP_FAILURE_RUNS = 10
 #: key column made for a composite primary key
 COMPOSITE_KEY = "__pk"
 
 
 def lake_for(ctx: Context) -> Lake:
     return Lake(ctx.settings.lake_dir)
-
-
-def _dept_names(ctx: Context) -> dict[str, str]:
-    return {d.id: d.name for d in ctx.session.scalars(select(Department))}
 
 
 # -- rules ---------------------------------------------------------------------------------------
@@ -300,6 +298,7 @@ def _execute(ctx: Context, resource: Resource, version: int | None) -> QualityRu
                 )
             )
     ctx.session.flush()
+    _prune_failures(ctx, resource)
     opened, closed = tickets.sync_after_run(ctx, resource, run, ev)
     run.tickets_opened, run.tickets_closed = opened, closed
     run.elapsed_s = round(time.perf_counter() - started, 3)
@@ -322,6 +321,14 @@ def _execute(ctx: Context, resource: Resource, version: int | None) -> QualityRu
     return run
 
 
+def _prune_failures(ctx: Context, resource: Resource) -> None:
+    """Failing rows are the bulk of what runs store; tickets hold their own copy of the records."""
+    old = select(QualityRun.id).where(QualityRun.resource_id == resource.id).order_by(QualityRun.created_at.desc())
+    stale = list(ctx.session.scalars(old.offset(KEEP_FAILURE_RUNS)))
+    if stale:
+        ctx.session.execute(delete(QualityFailure).where(QualityFailure.run_id.in_(stale)))
+
+
 @action("quality_run")
 def quality_run(ctx: Context, ref: str, version: int | None = None) -> RunPublic:
     """Run the resource's rules on a lake version (default: the current one) and update its tickets."""
@@ -342,20 +349,27 @@ def after_load(ctx: Context, resource: Resource | str, version: int) -> RunPubli
         with ctx.session.begin_nested():
             _objections.mark_fixed(ctx, res, version)
             return quality_run(ctx, res.key, version)
-    except CityBrainError as exc:
-        log.warning("quality run after load failed", extra={"resource": res.key, "version": version, "error": str(exc)})
+    except Exception as exc:
+        level = logging.WARNING if isinstance(exc, CityBrainError) else logging.ERROR
+        log.log(
+            level,
+            "quality run after load failed",
+            extra={"resource": res.key, "version": version, "error": str(exc)},
+            exc_info=not isinstance(exc, CityBrainError),
+        )
         return None
 
 
 # -- reports -------------------------------------------------------------------------------------
 
 
-_OVERSEERS = {Role.ADMIN, Role.CDO, Role.SECURITY}
+#: who may read failing values unmasked besides the source department (security reviews them too)
+_RAW_VIEWERS = {Role.ADMIN, Role.CDO, Role.SECURITY}
 
 
 def _can_see_raw(ctx: Context, resource: Resource) -> bool:
     actor = ctx.actor
-    return actor.kind == "system" or bool(actor.roles & _OVERSEERS) or actor.dept_id == resource.dept_id
+    return actor.kind == "system" or bool(actor.roles & _RAW_VIEWERS) or actor.dept_id == resource.dept_id
 
 
 def mask(value: str | None) -> str | None:
@@ -385,7 +399,7 @@ def _source(key: str | None, ctx: Context, names: dict[str, str]) -> SourceRef |
 
 
 def run_public(ctx: Context, run: QualityRun, resource: Resource, *, samples: int = SAMPLES_SHOWN) -> RunPublic:
-    names = _dept_names(ctx)
+    names = department_names(ctx.session)
     hide = _masker(ctx, resource)
     key_fields = list(resource.primary_key or [])
     key_field = key_fields[0] if len(key_fields) == 1 else None
@@ -468,7 +482,7 @@ def quality_show(ctx: Context, ref: str, version: int | None = None) -> QualityR
         select(QualityRun).where(QualityRun.resource_id == resource.id).order_by(QualityRun.created_at)
     ):
         trend[run.version] = run
-    names = _dept_names(ctx)
+    names = department_names(ctx.session)
     open_tickets = ctx.session.scalar(
         select(func.count())
         .select_from(QualityTicket)

@@ -22,11 +22,19 @@ from sqlalchemy.orm import selectinload
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record_ctx
-from citybrain.auth.rules import Role
 from citybrain.catalog.models import Resource
 from citybrain.errors import Conflict, Invalid, NotFound
-from citybrain.org.models import Department
-from citybrain.quality.models import ItemStatus, QualityRun, QualityTicket, QualityTicketItem, TicketStatus
+from citybrain.quality.models import (
+    TICKET_TRANSITIONS,
+    ItemStatus,
+    QualityRun,
+    QualityTicket,
+    QualityTicketItem,
+    TicketStatus,
+    can_move,
+    department_names,
+)
+from citybrain.quality.permissions import is_overseer
 from citybrain.quality.schemas import DIMENSION_LABELS, TicketDetail, TicketItemPublic, TicketPublic
 
 if TYPE_CHECKING:
@@ -36,7 +44,6 @@ if TYPE_CHECKING:
 DEFAULT_DEADLINE_DAYS: dict[str, int] = {"high": 3, "medium": 7, "low": 15}
 #: records kept per ticket; counts stay exact
 ITEMS_CAP = 1000
-_OVERSEERS = {Role.ADMIN, Role.CDO}
 
 
 def deadline_days() -> dict[str, int]:
@@ -213,10 +220,6 @@ def _public(ticket: QualityTicket, names: dict[str, str], now: datetime, cls: ty
     return cls.model_validate(data)
 
 
-def _names(ctx: Context) -> dict[str, str]:
-    return {d.id: d.name for d in ctx.session.scalars(select(Department))}
-
-
 @action("ticket_list")
 def ticket_list(
     ctx: Context,
@@ -232,7 +235,7 @@ def ticket_list(
     ctx.authorize("ticket_list")
     q = select(QualityTicket).options(selectinload(QualityTicket.items))
     actor = ctx.actor
-    if actor.kind != "system" and not actor.roles & _OVERSEERS:
+    if not is_overseer(actor):
         q = q.where(QualityTicket.dept_id == actor.dept_id)
     elif dept:
         from citybrain.org.service import get_department
@@ -250,7 +253,7 @@ def ticket_list(
     if overdue:
         q = q.where(QualityTicket.status == TicketStatus.OPEN, QualityTicket.due_at < now)
     rows = ctx.session.scalars(q.order_by(QualityTicket.opened_at.desc(), QualityTicket.number).limit(limit))
-    names = _names(ctx)
+    names = department_names(ctx.session)
     return [_public(t, names, now) for t in rows]
 
 
@@ -258,7 +261,7 @@ def ticket_list(
 def ticket_show(ctx: Context, ref: str) -> TicketDetail:
     ticket = get_ticket(ctx, ref)
     ctx.authorize("ticket_show", ticket)
-    return _public(ticket, _names(ctx), datetime.now(UTC), TicketDetail)  # type: ignore[no-any-return]
+    return _public(ticket, department_names(ctx.session), datetime.now(UTC), TicketDetail)  # type: ignore[no-any-return]
 
 
 @action("ticket_reject")
@@ -268,7 +271,7 @@ def ticket_reject(ctx: Context, ref: str, reason: str) -> TicketDetail:
     ctx.authorize("ticket_reject", ticket)
     if not (reason or "").strip():
         raise Invalid("驳回整改工单必须说明理由", details={"field": "reason"})
-    if ticket.status != TicketStatus.OPEN:
+    if not can_move(TICKET_TRANSITIONS, ticket.status, TicketStatus.REJECTED):
         raise Conflict(
             f"工单 {ticket.number} 当前状态为「{ticket.status}」，只能驳回待整改的工单",
             details={"status": ticket.status},
@@ -288,7 +291,7 @@ def ticket_reject(ctx: Context, ref: str, reason: str) -> TicketDetail:
             details={"reason": ticket.reject_reason, "resource": ticket.resource_key},
         ),
     )
-    return _public(ticket, _names(ctx), now, TicketDetail)  # type: ignore[no-any-return]
+    return _public(ticket, department_names(ctx.session), now, TicketDetail)  # type: ignore[no-any-return]
 
 
 @action("ticket_recheck")
@@ -301,7 +304,7 @@ def ticket_recheck(ctx: Context, ref: str) -> TicketDetail:
     ctx.authorize("ticket_recheck", ticket)
     _execute(ctx, get_resource(ctx.session, ticket.resource_id), None)
     ctx.session.refresh(ticket)
-    return _public(get_ticket(ctx, ticket.id), _names(ctx), datetime.now(UTC), TicketDetail)  # type: ignore[no-any-return]
+    return _public(get_ticket(ctx, ticket.id), department_names(ctx.session), datetime.now(UTC), TicketDetail)  # type: ignore[no-any-return]
 
 
 @action("tickets_escalate")
@@ -333,7 +336,7 @@ def tickets_escalate(ctx: Context, now: datetime | None = None) -> list[TicketPu
             ),
         )
     ctx.session.flush()
-    names = _names(ctx)
+    names = department_names(ctx.session)
     return [_public(t, names, now) for t in overdue]
 
 
