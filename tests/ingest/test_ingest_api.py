@@ -193,3 +193,15 @@ def test_cli_sources_run_and_bounded_scheduler(factory, settings, tmp_path) -> N
     result = cli.invoke(app, ["ingest", "scheduler", "--iterations", "1", "--interval", "0.01"])
     assert result.exit_code == 0, result.output
     assert "共运行 0 次拉取" in result.output
+
+
+def test_large_uploads_go_to_the_background_unless_asked_otherwise(client, factory, monkeypatch) -> None:
+    from citybrain.web.api import ingest as api
+
+    w = world(factory)
+    login(client, w.steward.username)
+    monkeypatch.setattr(api, "BACKGROUND_BYTES", 100)
+    big = csv_text([[uscc(), f"企业{i}", "", "", ""] for i in range(10)]).encode()
+    r = _upload(client, w.key, big)
+    assert r.status_code == 202 and jobs.wait(r.json()["job_id"], timeout=60)
+    assert _upload(client, w.key, big, background="false").status_code == 201

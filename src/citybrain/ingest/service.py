@@ -1,12 +1,16 @@
 """Aggregation (归集) operations: load, quarantine and resubmit, versions and time travel, pulls.
 
 A load is split in two so it can run in the foreground or in a background thread alike:
-:func:`_compute` does the heavy work with no database transaction (read, check against the
+:func:`_compute` does the heavy work without touching the database (read, check against the
 catalog, write the lake version) and :func:`_apply` records the outcome — load row, quarantined
-rows, pull watermark, audit event — in one transaction. The lake version is published before
-that transaction commits; a crash in between leaves a version whose lineage names a load id
-with no load row, which is visible (``version_list``) and harmless, whereas the reverse order
-could record a load whose data never arrived.
+rows, pull watermark, audit event — in one transaction. In the foreground both run inside the
+caller's transaction (on SQLite that holds the single write lock for the whole load, hence the
+API sending large uploads to the background); a background job runs ``_compute`` outside any
+transaction and ``_apply`` in a short one of its own.
+
+The lake version is published before that transaction commits; a crash in between leaves a
+version whose lineage names a load id with no load row, which is visible (``version_list``) and
+harmless, whereas the reverse order could record a load whose data never arrived.
 """
 
 from __future__ import annotations

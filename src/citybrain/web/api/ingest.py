@@ -29,6 +29,10 @@ from citybrain.web.deps import Ctx
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest 归集"])
 
+#: uploads larger than this load in the background unless the client says otherwise: a foreground
+#: load holds the request (and, on SQLite, the database's write lock) until it is done
+BACKGROUND_BYTES = 16 << 20
+
 
 def _answer(load: IngestLoad, *, created: int = 201) -> JSONResponse:
     """A load's outcome; a failed load answers 422 but is still recorded (the transaction commits)."""
@@ -57,11 +61,13 @@ def resource_load(
     ref: str,
     file: Annotated[UploadFile, File()],
     mode: Annotated[str, Form()] = "replace",
-    background: Annotated[bool, Form()] = False,
+    background: Annotated[bool | None, Form(description="default: in the background when over 16 MiB")] = None,
     sheet: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     path = _save_upload(ctx, file)
+    if background is None:
+        background = path.stat().st_size > BACKGROUND_BYTES
 
     def cleanup() -> None:
         path.unlink(missing_ok=True)
