@@ -188,12 +188,13 @@ def test_two_transactions_racing_on_one_case_one_gets_a_conflict(run: Any, db: A
     try:
         a = Context(session=first, actor=city.operator, settings=run.settings)
         b = Context(session=second, actor=city.supervisor, settings=run.settings)
-        service.get_case(first, ref), service.get_case(second, ref)  # both have read version n
+        # both have read version n (kept referenced: the identity map holds unchanged objects weakly)
+        seen = service.get_case(first, ref), service.get_case(second, ref)
         service.case_accept(a, ref)
         first.commit()
         with pytest.raises(Conflict) as lost:
             service.case_reject(b, ref, ReasonIn(reason="重复上报"))
-        assert lost.value.details["field"] == "version"
+        assert lost.value.details["field"] == "version" and len(seen) == 2
     finally:
         first.close()
         second.close()

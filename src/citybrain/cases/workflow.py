@@ -192,6 +192,8 @@ def transition(
     apply_effects(case, action, now, params or {})
     case.state = target.value
     refresh_timer(case, now)
+    # write the case first: a lost race must surface here as Conflict, not from a later autoflush
+    flush(ctx.session, case)
     event = add_event(
         ctx, case, action.value, from_state=source, to_state=target.value, reason=reason, details=details, at=now
     )
