@@ -22,6 +22,7 @@ Writes ``bench/results/catalog_search.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -460,6 +461,24 @@ def bench_http(settings: Any, repeat: int) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one run, e.g. on postgresql+psycopg://postgres@127.0.0.1:5432/postgres."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"cb_bench_catalog_{os.getpid()}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -496,6 +515,12 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=10, help="timed runs of each query (after one warm-up)")
     parser.add_argument("--database-url", default=None, help="an empty database to use instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="SERVER_URL",
+        help="create a throwaway database on this server, drop it after",
+    )
     parser.add_argument("--no-http", action="store_true", help="only the action level")
     parser.add_argument("--goal-ms", type=float, default=100.0, help="the p95 goal")
     parser.add_argument("--seed", type=int, default=20261201)
@@ -507,14 +532,16 @@ def main() -> None:
     from citybrain.db import Database
     from citybrain.settings import Settings
 
-    with tempfile.TemporaryDirectory(prefix="citybrain-bench-catalog-") as tmp:
-        home = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="citybrain-bench-catalog-")))
         if args.workdir:
             home = args.workdir
             home.mkdir(parents=True, exist_ok=True)
             if (home / "citybrain.db").exists():
                 raise SystemExit(f"{home / 'citybrain.db'} exists: the benchmark needs an empty store")
         url = args.database_url or f"sqlite:///{home / 'citybrain.db'}"
+        if args.postgres:
+            url = stack.enter_context(throwaway_database(args.postgres))
         settings = Settings(home=home, database_url=url, log_json=False, log_level="WARNING")
         db = Database(url)
         build = build_store(db, settings, args.resources, via_service, args.seed)
@@ -535,7 +562,7 @@ def main() -> None:
         "benchmark": "catalog resource_search",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join(["python", *sys.argv]),
-        "database": "sqlite" if not args.database_url else args.database_url.split(":", 1)[0],
+        "database": db.engine.dialect.name,
         "store": build,
         "queries": QUERIES,
         "filters": FILTERS,
