@@ -268,6 +268,7 @@ def generate(seed: int | str = 2024, year: int = 2023, n_firms: int = 3000, *, d
             "uscc": codes[li],
             "stage": np.array(["shareholding_reform", "neeq", "listed"])[yr.choice(3, len(li), p=[0.6, 0.25, 0.15])],
             "record_id": rec_ids("JR", len(li)),
+            "completed_on": in_year(len(li)),
         }
     )
     ht = pick_firms(0.09, size)

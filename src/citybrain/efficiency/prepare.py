@@ -138,6 +138,7 @@ schemas: dict[str, dict[str, Any]] = {
             "uscc": _col("string", "统一社会信用代码"),
             "stage": _col("string", "shareholding_reform 股改 / neeq 新三板挂牌或迁入 / listed 主流证券市场上市或迁入"),
             "record_id": _col("string", "记录编号"),
+            "completed_on": _col("date", "完成股改、挂牌、上市或迁入的日期（须在评价年度内）", required=False),
         },
     },
     "hightech": {
@@ -657,6 +658,8 @@ def _records(
 
     lst = t["listings"]
     vocab(lst, "listings", "stage", set(bonus["listing"]))
+    # "年度内…发生…加分事项": a listing earns its points in the year it happened, not every year after
+    lst = lst[_in_year(lst["completed_on"], start, end)]
     add(lst, "listing", kind=lst["stage"].to_numpy())
 
     ht = t["hightech"]
