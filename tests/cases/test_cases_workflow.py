@@ -199,3 +199,32 @@ def test_two_transactions_racing_on_one_case_one_gets_a_conflict(run: Any, db: A
         first.close()
         second.close()
     assert run(service.case_show, ref).state == "accepted"
+
+
+def test_address_only_report_is_geocoded_and_goes_to_the_street_without_a_worker(run: Any, city: City) -> None:
+    data = city.report("路口的路灯坏了好几盏", lon=None, lat=None, address="钟楼区延陵西路与晋陵北路交叉口")
+    result = run(case_report, data, actor=city.operator)
+    case = run(service.case_show, result.case_id, actor=city.operator)
+    assert case.district_code == "320404" and case.grid_id and case.address == "钟楼区延陵西路与晋陵北路交叉口"
+    assert case.events[0].details["geocoded_from"] == "延陵西路与晋陵北路交叉口"
+    dispatched = _to_dispatched(run, city, result.case_id)
+    # 属地 with no grid worker assigned: the street's operators take it
+    assert dispatched.level == "street" and dispatched.assignee_division == case.street_code
+
+
+def test_reclassifying_a_dispatched_case_sends_it_to_the_right_body(run: Any, city: City) -> None:
+    result = _report(run, city)
+    run(service.case_accept, result.case_id, actor=city.operator)
+    run(service.case_register, result.case_id, actor=city.operator)
+    wrong = run(service.case_dispatch, result.case_id, DispatchIn(dept="cgj"), actor=city.operator)
+    assert wrong.assignee_dept_id == city.cgj.id
+    fixed = run(
+        service.case_reclassify,
+        result.case_id,
+        ReclassifyIn(kind="事项", code="01037", reason="实为路灯不亮"),
+        actor=city.operator,
+    )
+    # 事项 goes to the locality first: the grid worker, on the new category's clock
+    assert fixed.code == "01037" and fixed.assignee_user_id == city.worker.user_id and fixed.assignee_dept_id is None
+    actions = [e.action for e in run(service.case_show, result.case_id, actor=city.operator).events]
+    assert actions[-2:] == ["reclassify", "dispatch"]

@@ -129,3 +129,24 @@ def test_two_operators_on_one_version_one_gets_409(client: Any, factory: Any, ci
     assert lost.status_code == 409 and lost.json()["error"]["details"]["field"] == "version"
     illegal = client.post(f"/api/v1/cases/{request_id}/close", json={}, headers=first)
     assert illegal.status_code == 409 and "register" in illegal.json()["error"]["details"]["allowed"]
+
+
+def test_an_api_key_parameter_identifies_the_client(client: Any, factory: Any, city: City) -> None:
+    key = factory.token(city.operator, ["open311", "cases:read"])
+    bad = client.post(f"{BASE}/requests.json", data={"api_key": "cbt_nope", "lat": str(city.lat), "long": "120"})
+    assert bad.status_code == 401 and bad.json()[0]["code"] == 401
+    sent = client.post(
+        f"{BASE}/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "06010",
+            "lat": str(city.lat),
+            "long": str(city.lon),
+            "description": "暴露垃圾",
+        },
+    )
+    assert sent.status_code == 201
+    case = client.get(
+        f"/api/v1/cases/{sent.json()[0]['service_request_id']}", headers={"authorization": f"Bearer {key}"}
+    )
+    assert case.json()["reports"][0]["reporter_name"] is None and case.status_code == 200

@@ -86,9 +86,10 @@ def case_register(ctx: Context, ref: str, *, version: int | None = None, now: da
     ctx.authorize("case_register", case)
     if case.code is None:
         raise Invalid("案件尚未确定事项/部件分类，请先重新分类再立案", details={"field": "code"})
-    transition(ctx, case, A.REGISTER, audit_name="case_register", version=version, now=now)
+    check_version(case, version)
+    # registering is the person's confirmation of the suggested category
     case.needs_human = False
-    flush(ctx.session, case)
+    transition(ctx, case, A.REGISTER, audit_name="case_register", now=now)
     return case
 
 

@@ -185,6 +185,13 @@ async def requests_create(ctx: Ctx, request: Request, fmt: str) -> Response:
             raise Invalid(f"JSON 解析失败：{exc}", details={"field": "body"}) from None
     else:
         raw = dict((await request.form()).items())
+    api_key = raw.get("api_key") or request.query_params.get("api_key")
+    if api_key and not ctx.actor.is_authenticated:
+        # Open311 clients (FixMyStreet and others) send their key as a parameter, not a header
+        from citybrain.auth.service import actor_from_token
+
+        ctx.actor = actor_from_token(ctx.session, str(api_key))
+        request.state.actor = ctx.actor
     fields: dict[str, Any] = {k: v for k, v in raw.items() if k in _REQUEST_FIELDS and v not in ("", None)}
     # attribute[code]=value, as the specification spells them in a form
     attributes = {
