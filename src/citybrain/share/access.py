@@ -17,7 +17,6 @@ methods of :mod:`citybrain.masking`.
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
@@ -514,16 +513,25 @@ def _actor_of(export: ShareExport, grant: ShareGrant) -> Actor:
 
 
 def _write_csv(path: Path, batches: Iterator[pa.RecordBatch], columns: list[str], progress: Any) -> int:
-    # CSV for people: UTF-8 with BOM so spreadsheet software shows Chinese correctly
+    """Arrow's vectorised CSV writer; a UTF-8 BOM first so spreadsheet software shows Chinese."""
+    import pyarrow.csv as pacsv
+
     done = 0
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for batch in batches:
-            cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            writer.writerows(zip(*cols, strict=True))
-            done += batch.num_rows
-            progress(done)
+    with open(path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        writer = None
+        try:
+            for batch in batches:
+                if writer is None:
+                    writer = pacsv.CSVWriter(fh, batch.schema)
+                writer.write_batch(batch)
+                done += batch.num_rows
+                progress(done)
+            if writer is None:
+                fh.write((",".join(f'"{c}"' for c in columns) + "\n").encode())
+        finally:
+            if writer is not None:
+                writer.close()
     return done
 
 
