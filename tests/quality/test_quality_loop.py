@@ -466,3 +466,30 @@ def test_failing_rows_of_old_runs_are_pruned_but_scores_stay(run: Any, city: dic
         return runs, with_rows
 
     assert run(counts) == (q.KEEP_FAILURE_RUNS + 2, q.KEEP_FAILURE_RUNS)
+
+
+def test_tickets_past_the_sample_cap_settle_their_own_records(
+    run: Any, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citybrain.quality import tickets as tk
+
+    monkeypatch.setattr(q, "FAILURE_CAP", 2)
+    monkeypatch.setattr(tk, "ITEMS_CAP", 2)
+    ids = sorted(cid("19800101", f"{n:02d}1") for n in range(5))
+
+    def version(blank: set[str]) -> pa.Table:
+        return pa.table({"citizen_id": ids, "name": [" " if i in blank else "某人" for i in ids]})
+
+    city["lake"].write("persons", version(set(ids)))
+    run(quality_run, "persons", actor=city["steward"])
+    ticket = next(t for t in run(ticket_list, actor=city["steward"]) if t.rule_id == "name.required")
+    assert ticket.failed == 5 and ticket.items_total == 2
+    # the first record is fixed, the second is not: past the cap, the run re-checks just these two
+    city["lake"].write("persons", version(set(ids[1:])))
+    run(quality_run, "persons", actor=city["steward"])
+    detail = run(ticket_show, ticket.number, actor=city["steward"])
+    assert [(i.key, i.status) for i in detail.items] == [(ids[0], "fixed"), (ids[1], "open")]
+    assert detail.status == "open" and detail.failed == 4
+    city["lake"].write("persons", version(set()))
+    run(quality_run, "persons", actor=city["steward"])
+    assert run(ticket_show, ticket.number, actor=city["steward"]).status == "closed"

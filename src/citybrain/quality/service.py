@@ -25,7 +25,7 @@ from citybrain.lake.store import Lake, VersionInfo
 from citybrain.quality import objections as _objections
 from citybrain.quality import tickets
 from citybrain.quality.binding import BoundRule, references, rules_for_resource
-from citybrain.quality.engine import DuckDBBackend, RuleResult, RunResult, failing_keys, run_rules
+from citybrain.quality.engine import DuckDBBackend, RuleResult, RunResult, run_rules
 from citybrain.quality.models import (
     ObjectionStatus,
     QualityFailure,
@@ -218,19 +218,28 @@ class Evaluation:
         )
         return self.result
 
-    def all_failures(self, rule_result: RuleResult) -> set[tuple[str | None, str]] | None:
-        """Every failing (key, field) of one rule; None for a rule without rows (timeliness)."""
+    def has_rows(self, rule_id: str) -> bool:
+        """Whether a rule's failures are records (row rules, 比对), not a resource-level verdict."""
+        rule = next(b.rule for b in self.bound if b.rule.id == rule_id)
+        return isinstance(rule, RowRule | CompareRule)
+
+    def failing_among(self, rule_result: RuleResult, keys: set[str]) -> set[tuple[str | None, str]]:
+        """The failing (key, field) pairs of one rule among the records ``keys``.
+
+        The run's samples are exact when the rule failed no more rows than were kept; past that cap
+        the rule is run again on those records only (a key filter DuckDB pushes into the scan), so
+        settling a ticket costs its own size, not the table's failures.
+        """
+        found = {(s.key, s.column) for s in rule_result.samples}
+        if rule_result.failed <= len(rule_result.samples) or not keys or self.key is None:
+            return found
         rule = next(b.rule for b in self.bound if b.rule.id == rule_result.rule_id)
-        if not isinstance(rule, RowRule | CompareRule):
-            return None
-        if rule_result.failed <= len(rule_result.samples):
-            return {(s.key, s.column) for s in rule_result.samples}
-        keys = failing_keys(self.table, rule, backend=self.backend, key=self.key, refs=self.refs)
-        field = rule.columns[0]
-        if isinstance(rule, CompareRule):
-            # the sample says which fields conflict; past the cap a key stands for all compared fields
-            return {(k, c) for k in keys for c in rule.compare}
-        return {(k, field) for k in keys}
+        subset = self.table.filter(self.table[self.key].cast("string").isin(sorted(keys)))
+        width = max(len(rule.columns), 1)
+        again = run_rules(
+            subset, [rule], backend=self.backend, key=self.key, refs=self.refs, sample_size=len(keys) * width
+        )
+        return found | {(s.key, s.column) for s in again.results[0].samples}
 
     def present(self, keys: set[str]) -> set[str]:
         """Which of ``keys`` are records of this version (an absent one was removed, not fixed)."""

@@ -104,11 +104,12 @@ def sync_after_run(ctx: Context, resource: Resource, run: QualityRun, ev: Evalua
             continue  # a re-run of an older version says nothing about the corrected one
         if ticket is None and result.failed == 0:
             continue
-        failing = ev.all_failures(result)
+        rows = ev.has_rows(result.rule_id)
         samples = {(s.key, s.column): s for s in result.samples}
         if ticket is None:
-            keys = set(failing or ()) - _rejected_keys(ctx, resource, result.rule_id)
-            if failing is not None and not keys:
+            # the samples are the first failing records by key, as many as a ticket keeps
+            keys = set(samples) - _rejected_keys(ctx, resource, result.rule_id)
+            if rows and not keys:
                 continue  # every failing record was disputed before
             ticket = QualityTicket(
                 number=_number("ZG", now),
@@ -145,7 +146,8 @@ def sync_after_run(ctx: Context, resource: Resource, run: QualityRun, ev: Evalua
             )
             continue
         # an existing open ticket: settle its records against this version
-        still = failing or set()
+        open_keys = {i.key for i in ticket.items if i.status == ItemStatus.OPEN and i.key is not None}
+        still = ev.failing_among(result, open_keys) if rows else set()
         resolved = [i for i in ticket.items if i.status == ItemStatus.OPEN and (i.key, i.field) not in still]
         present = ev.present({i.key for i in resolved if i.key is not None})
         for item in resolved:
@@ -160,7 +162,7 @@ def sync_after_run(ctx: Context, resource: Resource, run: QualityRun, ev: Evalua
         ticket.failed = result.failed
         ticket.last_run_id = run.id
         ticket.last_version = run.version
-        if all(i.status != ItemStatus.OPEN for i in ticket.items) and (failing is not None or result.failed == 0):
+        if all(i.status != ItemStatus.OPEN for i in ticket.items) and (rows or result.failed == 0):
             ticket.status = TicketStatus.CLOSED
             ticket.closed_at = now
             ticket.closed_version = run.version
