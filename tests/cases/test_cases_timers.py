@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import test_cases_support as support
 from test_cases_support import COMMUNITY, City, at
 
@@ -101,3 +102,22 @@ def test_kpis_move_with_closed_cases_and_compare_with_earlier_periods(run: Any, 
     assert {r["key"]: r["name"] for r in by_category["rows"]} == {"06010": "暴露垃圾", "06042": "垃圾站（箱）满溢"}
     by_source = run(cases_kpi, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), "source")
     assert [r["key"] for r in by_source["rows"]] == ["patrol"]
+
+
+def test_extension_and_hanging_move_or_stop_the_disposal_clock(run: Any, city: City) -> None:
+    from citybrain.cases.schemas import ExtendDecideIn, ExtendRequestIn, ReasonIn
+    from citybrain.errors import Conflict
+
+    ref = _dispatched(run, city, "06011", at(2026, 9, 30, 9, 50), at(2026, 9, 30, 10, 0))
+    run(service.case_sign, ref, actor=city.worker, now=at(2026, 9, 30, 11, 0))
+    run(service.case_extend_request, ref, ExtendRequestIn(days=2, reason="需调运大型机械"), actor=city.worker)
+    with pytest.raises(Conflict):
+        run(service.case_extend_request, ref, ExtendRequestIn(days=1, reason="再延一天"), actor=city.worker)
+    approved = run(service.case_extend_decide, ref, ExtendDecideIn(approve=True), actor=city.operator)
+    # 4 working days to Monday 10-12 10:00, plus 2 more: Tuesday 10-13, Wednesday 10-14
+    assert approved.dispose_due_at == at(2026, 10, 14, 10, 0) and approved.extension_count == 1
+    assert any(n.kind == "extension" for n in run(service.notification_list, actor=city.worker))
+    hung = run(service.case_hang, ref, ReasonIn(reason="需列入年度维修计划"), actor=city.worker)
+    assert hung.state == "hung" and hung.due_at is None and hung.stage is None
+    back = run(service.case_unhang, ref, actor=city.operator, now=at(2026, 10, 9, 9, 0))
+    assert back.state == "signed" and back.due_at == at(2026, 10, 14, 10, 0)
