@@ -146,8 +146,8 @@ def sync_after_run(ctx: Context, resource: Resource, run: QualityRun, ev: Evalua
             )
             continue
         # an existing open ticket: settle its records against this version
-        open_keys = {i.key for i in ticket.items if i.status == ItemStatus.OPEN and i.key is not None}
-        still = ev.failing_among(result, open_keys) if rows else set()
+        open_pairs = {(i.key, i.field) for i in ticket.items if i.status == ItemStatus.OPEN and i.key is not None}
+        still = ev.failing_among(result, open_pairs) if rows else set()
         resolved = [i for i in ticket.items if i.status == ItemStatus.OPEN and (i.key, i.field) not in still]
         present = ev.present({i.key for i in resolved if i.key is not None})
         for item in resolved:
