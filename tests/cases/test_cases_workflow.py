@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -228,3 +229,31 @@ def test_reclassifying_a_dispatched_case_sends_it_to_the_right_body(run: Any, ci
     assert fixed.code == "01037" and fixed.assignee_user_id == city.worker.user_id and fixed.assignee_dept_id is None
     actions = [e.action for e in run(service.case_show, result.case_id, actor=city.operator).events]
     assert actions[-2:] == ["reclassify", "dispatch"]
+
+
+def test_merge_distance_and_window_are_configurable(run: Any, city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    from citybrain.cases.config import reset_config
+
+    monkeypatch.setenv("CITYBRAIN_CASES_MERGE_DISTANCE_M", "5")
+    reset_config()
+    try:
+        first = _report(run, city)
+        near = _report(run, city, lon=city.lon + 0.0001)  # ≈ 10 m: beyond 5 m now
+        assert not near.merged and near.case_id != first.case_id
+        monkeypatch.setenv("CITYBRAIN_CASES_MERGE_DISTANCE_M", "50")
+        monkeypatch.setenv("CITYBRAIN_CASES_MERGE_WINDOW_HOURS", "1")
+        reset_config()
+        later = run(
+            case_report,
+            city.report(BIN, reported_at=first_reported(run, first.case_id) + timedelta(hours=2)),
+            actor=city.operator,
+        )
+        assert not later.merged
+    finally:
+        monkeypatch.delenv("CITYBRAIN_CASES_MERGE_DISTANCE_M")
+        monkeypatch.delenv("CITYBRAIN_CASES_MERGE_WINDOW_HOURS", raising=False)
+        reset_config()
+
+
+def first_reported(run: Any, ref: str) -> Any:
+    return run(service.case_show, ref).reported_at
