@@ -299,22 +299,30 @@ def results_spec() -> dict[str, Any]:
 
 
 def assemble(year: int, tables: dict[str, Any]) -> Any:
-    """Engine inputs from the department resources: parts of shared tables concatenated, constants added."""
+    """Engine inputs from the department resources: parts of shared tables concatenated, constants added.
+
+    Stays in Arrow: the engine sorts and converts each table once, and Arrow concatenates parts with
+    different columns (a safety penalty has an amount, an environmental one has none) by filling nulls.
+    """
     import pandas as pd
     import pyarrow as pa
 
     from citybrain.efficiency.prepare import EvaluationInputs
 
-    parts: dict[str, list[pd.DataFrame]] = {}
+    parts: dict[str, list[pa.Table]] = {}
     for res in INPUTS:
         table = tables.get(res.key)
         if table is None:
             continue
-        df = table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
+        if not isinstance(table, pa.Table):
+            table = pa.Table.from_pandas(pd.DataFrame(table), preserve_index=False)
         for col, value in res.constant.items():
-            df[col] = value
-        parts.setdefault(res.table, []).append(df)
-    merged = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+            table = table.append_column(col, pa.array([value] * table.num_rows, pa.string()))
+        parts.setdefault(res.table, []).append(table.replace_schema_metadata(None))
+    merged = {
+        name: frames[0] if len(frames) == 1 else pa.concat_tables(frames, promote_options="permissive")
+        for name, frames in parts.items()
+    }
     if "registration" not in merged:
         from citybrain.errors import Invalid
 
