@@ -203,3 +203,24 @@ def test_cli_run_show_tickets_league(world: dict[str, Any]) -> None:
     assert r.exit_code == 0 and "市公安局" in r.output
     r = runner.invoke(app, ["quality", "league", "--as", "steward_gaj"])
     assert r.exit_code == 1 and "无权" in r.output
+
+
+def test_console_history_english_and_refusals(client: Any, world: dict[str, Any]) -> None:
+    assert client.get("/quality", follow_redirects=False).status_code in (303, 401)
+    login(client, "steward_gaj")
+    client.post("/quality/resources/persons/run")
+    world["lake"].write("persons", table([(P1, "张三", "1"), (P2, "李四", "2")]))
+    client.post("/quality/resources/persons/run")
+    page = client.get("/quality/resources/persons")
+    assert "v2" in page.text and 'href="/quality/resources/persons?version=1"' in page.text
+    old = client.get("/quality/resources/persons", params={"version": 1})
+    assert old.status_code == 200 and BAD_P1 in old.text and "查看最新评估" in old.text
+    assert client.get("/quality/resources/persons", params={"version": 9}).status_code == 404
+    en = client.get("/quality/resources/persons", params={"lang": "en"})
+    assert en.status_code == 200 and "Overall score" in en.text and "History" in en.text
+    inbox = client.get("/quality", params={"status": "", "lang": "en"})
+    assert "Rectification tickets" in inbox.text and "Escalated only" in inbox.text
+    assert client.get("/quality/league").status_code == 403
+    client.post("/logout")
+    login(client, "cdo1")
+    assert client.get("/quality", params={"escalated": "1", "status": ""}).status_code == 200

@@ -114,6 +114,8 @@ register(
         "q.origin.steward": {"zh": "自定义", "en": "Custom"},
         "q.filter.all": {"zh": "全部", "en": "All"},
         "q.filter.apply": {"zh": "筛选", "en": "Filter"},
+        "q.filter.escalated": {"zh": "仅看已上报首席数据官", "en": "Escalated only"},
+        "q.latest": {"zh": "查看最新评估", "en": "Latest run"},
     }
 )
 
@@ -131,8 +133,11 @@ def _labels() -> dict[str, Any]:
 
 
 @router.get("/quality")
-def inbox_page(ctx: Ctx, request: Request, status: str | None = "open") -> Response:
-    ticket_rows = tickets.ticket_list(ctx, status=status or None) if ctx.allowed("ticket_list") else []
+def inbox_page(ctx: Ctx, request: Request, status: str | None = "open", escalated: str | None = None) -> Response:
+    only_escalated = True if escalated else None
+    ticket_rows = (
+        tickets.ticket_list(ctx, status=status or None, escalated=only_escalated) if ctx.allowed("ticket_list") else []
+    )
     received = objections.objection_list(ctx, direction="received") if ctx.allowed("objection_list") else []
     raised = objections.objection_list(ctx, direction="raised") if ctx.allowed("objection_list") else []
     if not ctx.allowed("ticket_list") and not ctx.allowed("objection_list"):
@@ -146,6 +151,7 @@ def inbox_page(ctx: Ctx, request: Request, status: str | None = "open") -> Respo
             "received": received,
             "raised": raised,
             "status": status or "",
+            "escalated": bool(escalated),
             **_labels(),
         },
     )
@@ -239,10 +245,10 @@ def _resource_page(
     ref: str,
     *,
     error: str | None = None,
-    notice: str | None = None,
     form: dict[str, str] | None = None,
+    version: int | None = None,
 ) -> Response:
-    report = service.quality_show(ctx, ref)
+    report = service.quality_show(ctx, ref, version)
     from citybrain.catalog.service import get_resource
 
     resource = get_resource(ctx.session, ref)
@@ -255,7 +261,6 @@ def _resource_page(
             "can_run": ctx.allowed("quality_run", resource),
             "can_object": ctx.allowed("objection_create", resource),
             "error": error,
-            "notice": notice,
             "form": form or {},
             **_labels(),
         },
@@ -264,8 +269,8 @@ def _resource_page(
 
 
 @router.get("/quality/resources/{ref}")
-def resource_page(ctx: Ctx, request: Request, ref: str, notice: str | None = None) -> Response:
-    return _resource_page(ctx, request, ref, notice=notice)
+def resource_page(ctx: Ctx, request: Request, ref: str, version: int | None = None) -> Response:
+    return _resource_page(ctx, request, ref, version=version)
 
 
 @router.post("/quality/resources/{ref}/run")
