@@ -11,7 +11,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     token_default_days: int = Field(default=90, description="Default lifetime of a new API token in days.")
     log_level: str = Field(default="INFO", description="Log level of the structured (JSON) log.")
     log_json: bool = Field(default=True, description="Write logs as JSON lines (false: plain text).")
+    ingest_standards: Literal["govern", "quarantine"] = Field(
+        default="govern",
+        description=(
+            "What a load does with values that break their data element standard (format, length, code list, "
+            "check character): 'govern' keeps the row and leaves the finding to the quality rules, which open "
+            "整改工单 to the source department; 'quarantine' rejects the row at load time. Missing required "
+            "values, wrong types, unknown columns and duplicate keys are quarantined either way."
+        ),
+    )
     seeds_scale: int = Field(
         default=2000, description="Demo city: number of persons in the 人口 base library (companies scale with it)."
     )

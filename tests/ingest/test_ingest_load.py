@@ -97,6 +97,7 @@ def test_xlsx_with_title_row_loads(run, factory, settings, tmp_path: Path) -> No
 
 
 def test_bad_rows_go_to_quarantine_with_reasons_and_nothing_is_dropped(run, factory, settings, tmp_path) -> None:
+    settings.ingest_standards = "quarantine"  # standard conformance is a load-time check in this mode
     w = world(factory)
     good, dup = uscc(), uscc()
     rows = [
@@ -155,7 +156,7 @@ def test_all_rows_rejected_keeps_the_previous_version(run, factory, settings, tm
     good.write_text(csv_text([[code, "原有企业", "", "", ""]]), encoding="utf-8")
     assert run(service.resource_load, w.key, good, actor=w.steward).version == 1
     bad = tmp_path / "bad.csv"
-    bad.write_text(csv_text([["x", "坏", "", "", ""], ["y", "坏", "", "", ""]]), encoding="utf-8")
+    bad.write_text(csv_text([[uscc(), "", "", "", ""], [uscc(), "", "", "", ""]]), encoding="utf-8")
     load = run(service.resource_load, w.key, bad, actor=w.steward)
     assert load.status == "rejected" and load.version is None and load.rows_quarantined == 2
     assert "未写入新版本" in load.error
@@ -307,7 +308,7 @@ def test_steward_of_another_department_is_refused(run, factory, settings, tmp_pa
 def test_loads_and_data_reads_are_audited(run, factory, db, tmp_path) -> None:
     w = world(factory)
     path = tmp_path / "x.csv"
-    path.write_text(csv_text([[uscc(), "甲", "", "", ""], ["bad", "乙", "", "", ""]]), encoding="utf-8")
+    path.write_text(csv_text([[uscc(), "甲", "", "", ""], [uscc(), "", "", "", ""]]), encoding="utf-8")
     load = run(service.resource_load, w.key, path, actor=w.steward)
     run(service.version_read, w.key, 1, actor=w.steward)
     with db.session() as s:
@@ -379,3 +380,23 @@ def test_a_key_repeated_many_times_is_reported_briefly(run, factory, tmp_path) -
     assert (load.rows_accepted, load.rows_quarantined) == (1, 7)
     reasons = {q.reason for q in run(service.quarantine_list, w.key, actor=w.steward).items}
     assert reasons == {f"主键 统一社会信用代码（uscc） 重复：共 7 条（第 1、2、3、4、5 条等）数据的主键都是 {dup}"}
+
+
+def test_by_default_a_value_breaking_its_standard_is_kept_for_the_quality_rules(run, factory, settings, tmp_path) -> None:
+    # a malformed code is a finding for the source department's 整改工单, not a reason to lose the row;
+    # a missing required value still cannot be stored and is quarantined
+    assert settings.ingest_standards == "govern"
+    w = world(factory)
+    rows = [
+        [uscc(), "好企业", "2020-01-01", "1", "1"],
+        ["91320400ABC", "格式错", "2020-01-01", "1", "1"],
+        [uscc(), "", "2020-01-01", "1", "1"],
+    ]
+    path = tmp_path / "govern.csv"
+    path.write_text(csv_text(rows), encoding="utf-8")
+    load = run(service.resource_load, w.key, path, actor=w.steward)
+    assert (load.rows_read, load.rows_accepted, load.rows_quarantined) == (3, 2, 1)
+    kept = {r["uscc"] for r in lake(settings).read(w.key, columns=["uscc"]).to_pylist()}
+    assert "91320400ABC" in kept
+    [q] = run(service.quarantine_list, w.key, actor=w.steward).items
+    assert q.row_number == 3 and "必填项为空" in q.reason

@@ -126,10 +126,12 @@ class ResourceSchema:
     fields: tuple[FieldSpec, ...]
 
     @classmethod
-    def from_resource(cls, resource: Any) -> ResourceSchema:
+    def from_resource(cls, resource: Any, *, standards: bool = True) -> ResourceSchema:
+        """``standards=False`` checks only presence and type: conformance to the bound data element
+        standards is then the quality rules' job (``Settings.ingest_standards == "govern"``)."""
         specs = []
         for f in resource.fields:
-            std = f.standard
+            std = f.standard if standards else None
             codes = tuple(str(c["code"]) for c in std.code_list) if std is not None and std.code_list else None
             specs.append(
                 FieldSpec(
@@ -137,8 +139,8 @@ class ResourceSchema:
                     title=f.title,
                     data_type=f.data_type if f.data_type in _ARROW_TYPES else "string",
                     required=bool(f.required),
-                    standard=std.name if std else None,
-                    standard_title=std.title if std else None,
+                    standard=f.standard.name if f.standard else None,
+                    standard_title=f.standard.title if f.standard else None,
                     pattern=std.pattern if std else None,
                     min_length=std.min_length if std else None,
                     max_length=std.max_length if std else None,

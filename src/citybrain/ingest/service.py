@@ -143,6 +143,10 @@ def _sm3_file(path: Path) -> str:
     return "sm3:" + digest.finalize().hex()
 
 
+def _schema(ctx: Context, resource: Resource) -> ResourceSchema:
+    return ResourceSchema.from_resource(resource, standards=ctx.settings.ingest_standards == "quarantine")
+
+
 def _check_mode(mode: str, resource: Resource) -> None:
     if mode not in MODES:
         raise Invalid(
@@ -514,7 +518,7 @@ def resource_load(
         ctx.authorize("resource_load", resource)
     _loadable(resource)
     _check_mode(mode, resource)
-    schema = ResourceSchema.from_resource(resource)
+    schema = _schema(ctx, resource)
     checksum_path: Path | None = None
     if connector == "file":
         if not isinstance(source, str | Path):
@@ -700,7 +704,7 @@ def quarantine_resubmit(
             f"这些隔离行已处理过（已写入版本 {found[resolved[0]].resolved_version}）：{'、'.join(resolved)}",
             details={"resolved": resolved},
         )
-    schema = ResourceSchema.from_resource(resource)
+    schema = _schema(ctx, resource)
     names = [f.name for f in schema.fields]
     rows: list[dict[str, str | None]] = []
     problems: list[str] = []
@@ -955,7 +959,7 @@ def source_run(ctx: Context, ref: str, *, background: bool = False, now: dt.date
     load = _new_load(ctx, resource, mode=src.mode, connector=src.kind, source=src.name, source_id=src.id)
     plan = LoadPlan(
         load_id=load.id,
-        schema=ResourceSchema.from_resource(resource),
+        schema=_schema(ctx, resource),
         mode=src.mode,
         connector=src.kind,
         source=src.name,
