@@ -382,7 +382,7 @@ def test_a_key_repeated_many_times_is_reported_briefly(run, factory, tmp_path) -
     assert reasons == {f"主键 统一社会信用代码（uscc） 重复：共 7 条（第 1、2、3、4、5 条等）数据的主键都是 {dup}"}
 
 
-def test_by_default_a_value_breaking_its_standard_is_kept_for_the_quality_rules(run, factory, settings, tmp_path) -> None:
+def test_by_default_a_value_breaking_its_standard_is_kept_for_quality(run, factory, settings, tmp_path) -> None:
     # a malformed code is a finding for the source department's 整改工单, not a reason to lose the row;
     # a missing required value still cannot be stored and is quarantined
     assert settings.ingest_standards == "govern"
