@@ -497,3 +497,27 @@ def test_tickets_past_the_sample_cap_settle_their_own_records(
     city["lake"].write("persons", version(set()))
     run(quality_run, "persons", actor=city["steward"])
     assert run(ticket_show, ticket.number, actor=city["steward"]).status == "closed"
+
+
+def test_steward_rules_may_use_standard_code_lists_and_visible_references(
+    run: Any, factory: Any, city: dict[str, Any]
+) -> None:
+    load(city, GOOD)
+    spec = {"kind": "code_list", "id": "sex_std", "column": "sex", "code_list": "sex"}
+    run(rule_create, "persons", RuleIn(spec=spec), actor=city["steward"])
+    with pytest.raises(Invalid, match="代码表"):
+        run(rule_create, "persons", RuleIn(spec={**spec, "id": "nope", "code_list": "no_such"}), actor=city["steward"])
+    secret = factory.resource(
+        city["mzj"],
+        key="secret_list",
+        name="不予共享名单",
+        share_type="不予共享",
+        share_basis="涉密",
+        open_type="不予开放",
+        open_basis="涉密",
+    )
+    ref = {"kind": "referential", "id": "probe", "column": "citizen_id", "ref_table": secret.key, "ref_column": "uscc"}
+    with pytest.raises(NotAuthorized):
+        run(rule_create, "persons", RuleIn(spec=ref), actor=city["steward"])
+    report = run(quality_run, "persons", actor=city["steward"])
+    assert next(r for r in report.results if r.rule_id == "sex_std").failed == 0

@@ -319,16 +319,39 @@ def rules_for_resource(session: Session, resource: Resource, lake: Lake | None =
     return [b for b in catalog_rules(session, lake, resource) if b.rule.id not in mine] + steward
 
 
-def references(lake: Lake, rules: Sequence[BoundRule]) -> dict[str, Any]:
-    """What the engine needs by name: the division code list and the lake files of other resources."""
+def code_list_values(session: Session, name: str) -> list[str] | None:
+    """A named code list: ``GB/T 2260`` (the city's division tree) or a data element standard's code list
+    (by the standard's name, e.g. ``sex``); None when there is no such list."""
+    from citybrain.catalog.models import DataStandard
     from citybrain.standards import divisions
 
+    if name == DIVISION_LIST:
+        return sorted(divisions.codes())
+    std = session.scalar(select(DataStandard).where(DataStandard.name == name))
+    if std is None or not std.code_list:
+        return None
+    codes = [str(c["code"]) if isinstance(c, dict) else str(c) for c in std.code_list]
+    names = [str(c["name"]) for c in std.code_list if isinstance(c, dict) and c.get("name")]
+    return list(dict.fromkeys(codes + names))
+
+
+def other_source(rule: Rule) -> str | None:
+    """The other resource a rule reads (a referential check's table, a 比对's other source)."""
+    if isinstance(rule, ReferentialRule):
+        return rule.ref_table
+    if isinstance(rule, CompareRule):
+        return rule.other
+    return None
+
+
+def references(session: Session, lake: Lake, rules: Sequence[BoundRule]) -> dict[str, Any]:
+    """What the engine needs by name: code lists and the lake files of other resources."""
     refs: dict[str, Any] = {}
     for b in rules:
         r = b.rule
-        if isinstance(r, CodeListRule) and r.code_list == DIVISION_LIST:
-            refs[DIVISION_LIST] = sorted(divisions.codes())
-        name = getattr(r, "ref_table", None) or (r.other if isinstance(r, CompareRule) else None)
+        if isinstance(r, CodeListRule) and r.code_list and r.code_list not in refs:
+            refs[r.code_list] = code_list_values(session, r.code_list)
+        name = other_source(r)
         if name and name not in refs:
             # Path objects, so the engine reads them as Parquet parts rather than as a list of codes
             refs[name] = [Path(p) for p in lake.files(name)]

@@ -25,7 +25,7 @@ from citybrain.errors import CityBrainError, Conflict, Invalid, NotFound
 from citybrain.lake.store import Lake, VersionInfo
 from citybrain.quality import objections as _objections
 from citybrain.quality import tickets
-from citybrain.quality.binding import BoundRule, references, rules_for_resource
+from citybrain.quality.binding import BoundRule, code_list_values, other_source, references, rules_for_resource
 from citybrain.quality.engine import DuckDBBackend, RuleResult, RunResult, run_rules
 from citybrain.quality.models import (
     ObjectionStatus,
@@ -38,7 +38,7 @@ from citybrain.quality.models import (
     TicketStatus,
     department_names,
 )
-from citybrain.quality.rules import CompareRule, RowRule, rule_from_dict
+from citybrain.quality.rules import CodeListRule, CompareRule, RowRule, rule_from_dict
 from citybrain.quality.schemas import (
     DIMENSION_LABELS,
     FailurePublic,
@@ -106,6 +106,14 @@ def rule_create(ctx: Context, ref: str, data: RuleIn) -> RulePublic:
         raise Invalid(
             f"资源 {resource.key} 没有字段：{'、'.join(unknown)}", details={"field": "spec", "unknown": unknown}
         )
+    if isinstance(rule, CodeListRule) and rule.code_list and code_list_values(ctx.session, rule.code_list) is None:
+        raise Invalid(
+            f"代码表 {rule.code_list} 不存在：可用 GB/T 2260 或带代码表的数据元标准名称", details={"field": "code_list"}
+        )
+    other = other_source(rule)
+    if other:
+        # a rule may read another resource only if its author may see that resource's catalog entry
+        ctx.authorize("rule_list", get_resource(ctx.session, other))
     exists = ctx.session.scalar(
         select(QualityRuleSpec.id).where(QualityRuleSpec.resource_id == resource.id, QualityRuleSpec.rule_id == rule.id)
     )
@@ -157,23 +165,27 @@ def _version_info(lake: Lake, resource: Resource, version: int | None) -> Versio
     return info
 
 
-def _usable(bound: list[BoundRule], columns: set[str], lake: Lake) -> tuple[list[BoundRule], list[dict[str, Any]]]:
+def _usable(
+    ctx: Context, bound: list[BoundRule], columns: set[str], lake: Lake
+) -> tuple[list[BoundRule], list[dict[str, Any]]]:
     """Rules this version can be checked against; the rest are reported, not failed."""
     usable, skipped = [], []
     for b in bound:
-        missing = sorted(set(b.rule.columns) - columns)
+        r = b.rule
+        missing = sorted(set(r.columns) - columns)
         if missing:
-            skipped.append({"rule": b.rule.id, "reason": f"本版本缺少字段：{'、'.join(missing)}"})
+            skipped.append({"rule": r.id, "reason": f"本版本缺少字段：{'、'.join(missing)}"})
             continue
-        other = getattr(b.rule, "ref_table", None) or (b.rule.other if isinstance(b.rule, CompareRule) else None)
+        if isinstance(r, CodeListRule) and r.code_list and code_list_values(ctx.session, r.code_list) is None:
+            skipped.append({"rule": r.id, "reason": f"代码表 {r.code_list} 不存在"})
+            continue
+        other = other_source(r)
         if other:
             info = lake.current(other)
             names = {c["name"] for c in info.schema} if info else set()
-            wanted = set(getattr(b.rule, "right_key", ()) + getattr(b.rule, "right_compare", ()))
-            if getattr(b.rule, "ref_column", None):
-                wanted.add(b.rule.ref_column)  # type: ignore[attr-defined]
+            wanted = set(r.right_key + r.right_compare) if isinstance(r, CompareRule) else {r.ref_column}  # type: ignore[attr-defined]
             if info is None or not wanted <= names:
-                skipped.append({"rule": b.rule.id, "reason": f"关联数据源 {other} 不可用"})
+                skipped.append({"rule": r.id, "reason": f"关联数据源 {other} 不可用"})
                 continue
         usable.append(b)
     return usable, skipped
@@ -201,7 +213,7 @@ class Evaluation:
             table = table.mutate(**{COMPOSITE_KEY: expr})
             self.key = COMPOSITE_KEY
         self.table = table
-        self.refs = references(self.lake, bound)
+        self.refs = references(ctx.session, self.lake, bound)
         self.result: RunResult | None = None
 
     def run(self, now: datetime) -> RunResult:
@@ -269,7 +281,9 @@ def _execute(ctx: Context, resource: Resource, version: int | None) -> QualityRu
     started = time.perf_counter()
     lake = lake_for(ctx)
     info = _version_info(lake, resource, version)
-    bound, skipped = _usable(rules_for_resource(ctx.session, resource, lake), {c["name"] for c in info.schema}, lake)
+    bound, skipped = _usable(
+        ctx, rules_for_resource(ctx.session, resource, lake), {c["name"] for c in info.schema}, lake
+    )
     now = datetime.now(UTC)
     ev = Evaluation(ctx, resource, info, bound)
     result = ev.run(now)
