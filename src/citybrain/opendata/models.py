@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybrain.db import Base, IdMixin, TimestampMixin, utcnow
@@ -36,6 +36,8 @@ class OpenDataset(IdMixin, TimestampMixin, Base):
     """开放数据集: what the public sees of one catalog resource — chosen fields, masked as decided."""
 
     __tablename__ = "open_dataset"
+    #: the search index's freshness stamp (count and newest change of the published datasets) reads only this
+    __table_args__ = (Index("ix_open_dataset_status_updated_at", "status", "updated_at"),)
 
     #: CKAN package name: lower-case letters, digits, "-" and "_"; stable once published
     name: Mapped[str] = mapped_column(String(100), unique=True)

@@ -60,6 +60,7 @@ def upgrade() -> None:
     with op.batch_alter_table("open_dataset", schema=None) as batch_op:
         for column in ("resource_id", "dept_id", "open_type", "topic", "update_frequency", "status", "batch_id"):
             batch_op.create_index(batch_op.f(f"ix_open_dataset_{column}"), [column], unique=False)
+        batch_op.create_index("ix_open_dataset_status_updated_at", ["status", "updated_at"], unique=False)
 
     op.create_table(
         "open_dataset_tag",
