@@ -132,7 +132,7 @@ class QualityFailure(IdMixin, Base):
     resource_id: Mapped[str] = mapped_column(String(32), index=True)
     version: Mapped[int] = mapped_column(Integer)
     rule_id: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str | None] = mapped_column(String(200))
+    key: Mapped[str | None] = mapped_column(Text)  # composite keys can be long
     field: Mapped[str] = mapped_column(String(64))
     value: Mapped[str | None] = mapped_column(Text)
     #: the other columns the rule read; for 比对 the other source's value under "{source}.{column}"
@@ -181,7 +181,7 @@ class QualityTicketItem(IdMixin, Base):
     __tablename__ = "quality_ticket_item"
 
     ticket_id: Mapped[str] = mapped_column(ForeignKey("quality_ticket.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str | None] = mapped_column(String(200))
+    key: Mapped[str | None] = mapped_column(Text)  # composite keys can be long
     field: Mapped[str] = mapped_column(String(64))
     value: Mapped[str | None] = mapped_column(Text)
     related: Mapped[list[Any]] = mapped_column(default=list)

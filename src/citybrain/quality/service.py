@@ -23,6 +23,7 @@ from citybrain.catalog.models import Resource
 from citybrain.catalog.service import get_resource
 from citybrain.errors import CityBrainError, Conflict, Invalid, NotFound
 from citybrain.lake.store import Lake, VersionInfo
+from citybrain.quality import metrics as _metrics  # noqa: F401  (the league and metrics actions register here)
 from citybrain.quality import objections as _objections
 from citybrain.quality import tickets
 from citybrain.quality.binding import BoundRule, code_list_values, other_source, references, rules_for_resource
@@ -548,15 +549,3 @@ def quality_show(ctx: Context, ref: str, version: int | None = None) -> QualityR
         open_tickets=open_tickets or 0,
         open_objections=open_objections or 0,
     )
-
-
-def latest_scores(ctx: Context) -> dict[str, QualityRun]:
-    """The latest run of every resource, by resource id (for league tables and metrics)."""
-    out: dict[str, QualityRun] = {}
-    for run in ctx.session.scalars(select(QualityRun).order_by(QualityRun.created_at)):
-        out[run.resource_id] = run
-    return out
-
-
-# the league and per-department metrics live in metrics.py; imported last so they register with the rest
-from citybrain.quality import metrics as _metrics  # noqa: E402,F401

@@ -35,7 +35,7 @@ from citybrain.quality.models import (
     department_names,
 )
 from citybrain.quality.permissions import is_overseer
-from citybrain.quality.schemas import DIMENSION_LABELS, TicketDetail, TicketItemPublic, TicketPublic
+from citybrain.quality.schemas import TicketDetail, TicketItemPublic, TicketPublic
 
 if TYPE_CHECKING:
     from citybrain.quality.service import Evaluation
@@ -340,7 +340,3 @@ def tickets_escalate(ctx: Context, now: datetime | None = None) -> list[TicketPu
     ctx.session.flush()
     names = department_names(ctx.session)
     return [_public(t, names, now) for t in overdue]
-
-
-def dimension_label(value: str) -> str:
-    return DIMENSION_LABELS.get(value, value)

@@ -139,7 +139,7 @@ def upgrade() -> None:
         sa.Column("resource_id", sa.String(length=32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("rule_id", sa.String(length=64), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("key", sa.Text(), nullable=True),
         sa.Column("field", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("related", sa.JSON(), nullable=False),
@@ -175,7 +175,7 @@ def upgrade() -> None:
     op.create_table(
         "quality_ticket_item",
         sa.Column("ticket_id", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("key", sa.Text(), nullable=True),
         sa.Column("field", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("related", sa.JSON(), nullable=False),
