@@ -61,3 +61,21 @@ def test_supervisor_board_and_kpi_pages(client: Any, city: City) -> None:
     assert "检查" in client.get(swept.headers["location"]).text
     kpi = client.get("/cases-kpi", params={"by": "source"})
     assert kpi.status_code == 200 and "结案率" in kpi.text and "市民随手拍" in kpi.text
+
+
+def test_unsure_report_shows_suggestions_an_operator_can_accept(client: Any, city: City) -> None:
+    request_id = _submit(client, city, description="这边有点问题你们来看看", lat=str(city.lat), long=str(city.lon))
+    login(client, "zuoxi")
+    queue = client.get("/cases", params={"needs_human": "true"})
+    assert request_id in queue.text and "待人工分类" in queue.text
+    page = client.get(f"/cases/{request_id}")
+    assert "分类建议（请人工确认）" in page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
+    code = re.search(r'name="code" value="(\d{5})"', page.text).group(1)
+    chosen = client.post(
+        f"/cases/{request_id}/act/reclassify",
+        data={"version": version, "kind": "事项", "code": code, "reason": "人工确认分类建议"},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert "分类建议（请人工确认）" not in client.get(f"/cases/{request_id}").text

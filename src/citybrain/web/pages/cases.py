@@ -145,11 +145,13 @@ def queue_page(ctx: Ctx, request: Request) -> Response:
     page = max(int(request.query_params.get("page", "1") or 1), 1)
     query = parse(CaseQuery, {**params, "limit": PAGE, "offset": (page - 1) * PAGE})
     total, rows = service.case_list(ctx, query)
+    notices = service.notification_list(ctx, unread_only=True, limit=10)
     return render(
         request,
         "cases/queue.html",
         {
             "rows": rows,
+            "notices": notices,
             "total": total,
             "page": page,
             "pages": max((total + PAGE - 1) // PAGE, 1),
@@ -168,6 +170,7 @@ def board_page(ctx: Ctx, request: Request, swept: str | None = None) -> Response
     _, open_cases = service.case_list(ctx, CaseQuery(open_only=True, limit=500))
     soon = [c for c in open_cases if c.timer_state == "due_soon"]
     _, supervised = service.case_list(ctx, CaseQuery(supervised=True, open_only=True, limit=200))
+    _, hung = service.case_list(ctx, CaseQuery(state="hung", limit=200))
     notices = service.notification_list(ctx, limit=50)
     return render(
         request,
@@ -176,6 +179,7 @@ def board_page(ctx: Ctx, request: Request, swept: str | None = None) -> Response
             "overdue": overdue,
             "soon": soon,
             "supervised": supervised,
+            "hung": hung,
             "notices": notices,
             "swept": swept,
             **_labels(),
@@ -226,6 +230,9 @@ def _case_page(ctx: Ctx, request: Request, ref: str, error: str | None = None, s
     case = service.case_show(ctx, ref)
     forms = []
     model = service.get_case(ctx.session, case.id)
+    suggestions: list[dict[str, Any]] = []
+    if case.needs_human and case.events and case.events[0].details:
+        suggestions = list(case.events[0].details.get("suggestions") or [])
     for name in case.allowed_actions:
         spec = STEP_FORMS.get(name)
         if spec is None:
@@ -243,6 +250,7 @@ def _case_page(ctx: Ctx, request: Request, ref: str, error: str | None = None, s
         {
             "c": case,
             "forms": forms,
+            "suggestions": suggestions if ctx.allowed("case_reclassify", model) else [],
             "error": error,
             "departments": departments,
             "dept_names": {d.id: d.name for d in departments},
