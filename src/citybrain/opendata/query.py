@@ -13,6 +13,8 @@ import datetime as dt
 import decimal
 import io
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,23 @@ from citybrain.masking.policy import SensitivityLevel
 from citybrain.opendata.models import OpenDataset
 
 BATCH_ROWS = 65_536
+
+# One in-process DuckDB for every read: its object cache keeps Parquet footers and statistics between
+# requests, so a page of a million-row dataset does not re-read metadata. Each call takes its own
+# cursor (a connection to the same database), which is what DuckDB asks for across threads.
+_duck: duckdb.DuckDBPyConnection | None = None
+_duck_lock = threading.Lock()
+#: total counts per (files, WHERE, values): paging through one filter counts once; versions never change
+_counts: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+_COUNTS_KEPT = 512
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    global _duck
+    with _duck_lock:
+        if _duck is None:
+            _duck = duckdb.connect(config={"enable_object_cache": True})
+        return _duck.cursor()
 
 
 @dataclass(frozen=True)
@@ -247,18 +266,36 @@ def query_rows(
     if order:
         sql += " ORDER BY " + ", ".join(f"{_ident(n)} {d.upper()} NULLS LAST" for n, d in order)
     sql += " LIMIT ? OFFSET ?"
-    with duckdb.connect() as con:
+    con = _cursor()
+    try:
         table = _arrow(con.sql(sql, params=[*params, int(limit), int(offset)]))
-        count = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0] if total else None  # type: ignore[index]
+        count = _count(con, source, where, params) if total else None
+    finally:
+        con.close()
     table = _mask(table, chosen, key)
     records = [{k: jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
     return RowsResult(chosen, records, count, version)
 
 
+def _count(con: duckdb.DuckDBPyConnection, source: str, where: str, params: list[Any]) -> int:
+    key = (source, where, tuple(params))
+    with _duck_lock:
+        if key in _counts:
+            _counts.move_to_end(key)
+            return _counts[key]
+    row = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()
+    value = int(row[0]) if row else 0
+    with _duck_lock:
+        _counts[key] = value
+        while len(_counts) > _COUNTS_KEPT:
+            _counts.popitem(last=False)
+    return value
+
+
 def stream_batches(lake: Lake, version: VersionInfo, served: list[ServedField], key: bytes) -> Iterator[pa.RecordBatch]:
     """Every row of the version, masked, in batches (downloads)."""
     cols = ", ".join(_ident(f.name) for f in served)
-    con = duckdb.connect()
+    con = _cursor()
     try:
         result = con.sql(f"SELECT {cols} FROM {_source(lake, version)}")
         # duckdb renamed fetch_record_batch to to_arrow_reader; support both sides of the rename
@@ -368,7 +405,8 @@ def column_profiles(
     """Histograms of unmasked numeric columns and per-year or per-month counts of date columns."""
     out: list[dict[str, Any]] = []
     source = _source(lake, version)
-    with duckdb.connect() as con:
+    con = _cursor()
+    try:
         for f in served:
             if f.masked or len(out) >= limit:
                 continue
@@ -399,6 +437,8 @@ def column_profiles(
                     f"WHERE {col} IS NOT NULL GROUP BY p ORDER BY p"
                 ).fetchall()
                 out.append({"field": f, "kind": "timeline", "bins": rows[-36:], "monthly": monthly})
+    finally:
+        con.close()
     return out
 
 
