@@ -207,10 +207,16 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-def timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall-clock and this thread's CPU milliseconds of ``fn()``.
+
+    The CPU figure is what the search costs when it has a core to itself: on a shared machine
+    wall-clock also counts the time spent waiting for one. (SQLite runs in this thread, so its
+    work is included; a PostgreSQL server's is not.)
+    """
+    start, cpu = time.perf_counter(), time.thread_time()
     fn()
-    return (time.perf_counter() - start) * 1000
+    return (time.perf_counter() - start) * 1000, (time.thread_time() - cpu) * 1000
 
 
 # -- building the store -----------------------------------------------------------------------------
@@ -361,6 +367,7 @@ def bench_actions(db: Any, settings: Any, repeat: int) -> dict[str, Any]:
         actor = actor_for_user(user)
     samples: dict[str, list[float]] = {"text": [], "text+filters": [], "filters": []}
     no_facets: list[float] = []
+    cpu: list[float] = []
     per_query: dict[str, dict[str, Any]] = {}
     totals: dict[str, int] = {}
     for q, filters in cases():
@@ -371,17 +378,18 @@ def bench_actions(db: Any, settings: Any, repeat: int) -> dict[str, Any]:
             # one unit of work per search, as a request has
             with db.session() as session:
                 ctx = Context(session=session, actor=actor, settings=settings)
-                ms = timed(
+                ms, cpu_ms = timed(
                     lambda ctx=ctx, query=query, label=label: totals.__setitem__(
                         label, resource_search(ctx, query).total
                     )
                 )
             if i:  # the first run warms caches (jieba's dictionary, SQLite pages) and is not counted
                 times.append(ms)
+                cpu.append(cpu_ms)
             with db.session() as session:
                 ctx = Context(session=session, actor=actor, settings=settings)
                 # the same search without the facet counts, to show what they cost
-                ms = timed(lambda ctx=ctx, query=query: resource_search(ctx, query, facets=False))
+                ms, _ = timed(lambda ctx=ctx, query=query: resource_search(ctx, query, facets=False))
             if i:
                 no_facets.append(ms)
         kind = "filters" if not q else "text+filters" if filters else "text"
@@ -392,6 +400,7 @@ def bench_actions(db: Any, settings: Any, repeat: int) -> dict[str, Any]:
         "all": percentiles(everything),
         **{k: percentiles(v) for k, v in samples.items()},
         "all_without_facets": percentiles(no_facets),
+        "all_cpu": percentiles(cpu),
         "per_query": per_query,
     }
 
@@ -573,7 +582,11 @@ def main() -> None:
         "not counted; HTTP: live uvicorn on 127.0.0.1, one keep-alive httpx client, session cookie",
         "action": actions,
         "http": http,
-        "goal": {"p95_ms": args.goal_ms, "met": all(v < args.goal_ms for v in p95)},
+        "goal": {
+            "p95_ms": args.goal_ms,
+            "met": all(v < args.goal_ms for v in p95),
+            "met_on_action_cpu_time": actions["all_cpu"]["p95_ms"] < args.goal_ms,
+        },
         "machine": machine(),
         # the figures are only as quiet as the machine: a load above the CPU count means shared cores
         "load_average_1_5_15": {
@@ -589,6 +602,7 @@ def main() -> None:
         (f"action: {k}", actions[k]) for k in ("text", "text+filters", "filters")
     ]
     rows.append(("action: no facets", actions["all_without_facets"]))
+    rows.append(("action: CPU time", actions["all_cpu"]))
     rows += [(f"http {k}", v) for k, v in http.items()]
     for label, s in rows:
         print(f"  {label:<22} p50 {s['p50_ms']:>7.1f}  p95 {s['p95_ms']:>7.1f}  p99 {s['p99_ms']:>7.1f}  (n={s['n']})")
