@@ -122,6 +122,18 @@ def test_checking_reports_invalid_and_unmatched_codes_per_department(run: Any, c
     assert ("ly_eff_tax", "unmatched") in kinds
     tax_dept = city["depts"]["lyswj"].id
     assert all(r.dept_id == tax_dept for r in run(svc.efficiency_exception_list, YEAR, dept="lyswj"))
+    try:
+        from citybrain.quality.models import QualityTicket
+    except ModuleNotFoundError:
+        return
+    from sqlalchemy import select
+
+    def tickets(ctx: Any) -> list[Any]:
+        return list(ctx.session.scalars(select(QualityTicket).where(QualityTicket.resource_key == "ly_eff_tax")))
+
+    # with the quality service the unmatched codes are also 整改工单 of the 税务局
+    found = run(tickets)
+    assert found and all(t.dept_id == tax_dept for t in found)
 
 
 def test_full_cycle_run_is_reproducible_and_stores_versions(run: Any, city: dict[str, Any]) -> None:

@@ -100,3 +100,27 @@ def test_api_refuses_strangers(client: Any, run: Any, factory: Any) -> None:
     r = client.post(f"{API}/cycles/{YEAR}/transition", json={"to": "checking", "check_deadline": "2030-01-01"})
     assert r.status_code == 403
     assert "无权" in r.json()["error"]["message"]
+
+
+def test_pages_in_data_check_take_objections_and_moves(client: Any, run: Any, factory: Any) -> None:
+    depts = _setup(run)
+    future = dt.date.today() + dt.timedelta(days=7)
+    run(svc.efficiency_cycle_create, svc.CycleCreate(year=YEAR, check_deadline=future))
+    user, _ = factory.user(Role.STEWARD, dept=depts["lygxj"])
+    login(client, user.username)
+    page = client.get(f"/efficiency/{YEAR}")
+    assert page.status_code == 200 and "转入“数据核对”" in page.text
+    moved = client.post(f"/efficiency/{YEAR}/advance", data={"to": "checking"}, follow_redirects=False)
+    assert moved.status_code == 303
+    refused = client.post(f"/efficiency/{YEAR}/advance", data={"to": "evaluating"})
+    assert refused.status_code == 409 and "截止日期" in refused.text
+    uscc = run(lambda ctx: svc.lake_for(ctx).read("ly_eff_registration")["uscc"][0].as_py())
+    firm = client.get(f"/efficiency/{YEAR}/firms/{uscc}")
+    assert firm.status_code == 200 and "提出异议" in firm.text and "评价所用数据" in firm.text
+    sent = client.post(
+        f"/efficiency/{YEAR}/firms/{uscc}/objection",
+        data={"resource_key": "ly_eff_tax", "message": "应税销售收入漏报出口部分"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert "应税销售收入漏报出口部分" in client.get(f"/efficiency/{YEAR}/firms/{uscc}").text
