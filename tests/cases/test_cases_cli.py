@@ -40,3 +40,18 @@ def test_cli_reports_works_and_measures_a_case(city: City) -> None:
     assert runner.invoke(app, ["cases", "kpi", *period]).exit_code == 0
     measured = json.loads(runner.invoke(app, ["cases", "kpi", *period, "--json"]).output)
     assert measured["rows"][0]["counts"]["dispatched"] == 1
+
+
+def test_demo_cases_fill_the_queue_and_the_kpis(factory: Any) -> None:
+    factory.dept("cgj", "常州市城市管理局")
+    runner = CliRunner()
+    made = runner.invoke(app, ["cases", "demo", "--count", "15"])
+    assert made.exit_code == 0, made.output
+    assert "演示案件" in made.output
+    measured = json.loads(
+        runner.invoke(
+            app, ["cases", "kpi", "--start", "2000-01-01", "--end", "2100-01-01", "--by", "city", "--json"]
+        ).output
+    )
+    counts = measured["rows"][0]["counts"]
+    assert counts["reported"] >= 10 and counts["closed"] >= 1 and counts["dispatched"] >= counts["closed"]

@@ -218,3 +218,17 @@ def deliver(as_user: str = AS_OPTION) -> None:
     with unit_of_work(as_user) as ctx:
         counts = service.outbox_deliver(ctx)
     console.print(f"已发送 {counts['sent']}，待重试 {counts['retry']}，失败 {counts['failed']}")
+
+
+@app.command("demo")
+def demo(
+    count: int = typer.Option(60, help="cases to generate over the last 60 days"),
+    seed: int = typer.Option(0),
+    as_user: str = AS_OPTION,
+) -> None:
+    """Demo grid, routing rules for the demo departments and a few weeks of cases through the workflow."""
+    from citybrain.cases.demo import seed_cases
+
+    with unit_of_work(as_user) as ctx:
+        result = seed_cases(ctx, count=count, seed=seed)
+    console.print(f"已生成 {result['cases']} 件演示案件（共 {result['total']} 件），新增路由规则 {result['rules']} 条")
