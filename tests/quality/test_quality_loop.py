@@ -352,6 +352,9 @@ def test_an_objection_can_be_rejected_only_with_a_reason(run: Any, city: dict[st
     assert obj.dept_id == city["gaj"].id and obj.target_resource_key == "persons"
     with pytest.raises(Invalid):
         run(objection_reject, obj.number, "", actor=city["steward"])
+    with pytest.raises(Invalid, match="没有这些记录"):
+        unknown = ObjectionCreate(keys=["320402199901010000"], description="查无此人", evidence="无")
+        run(objection_create, "persons", unknown, actor=city["consumer"])
     rejected = run(objection_reject, obj.number, "号码经核实仍在使用", actor=city["steward"])
     assert rejected.status == "rejected" and rejected.decision_reason == "号码经核实仍在使用"
     with pytest.raises(Invalid):

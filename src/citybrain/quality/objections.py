@@ -62,12 +62,39 @@ def route(ctx: Context, resource: Resource, field: str | None) -> tuple[Resource
     return resource, field
 
 
+def unknown_keys(ctx: Context, resource: Resource, keys: list[str]) -> list[str]:
+    """Keys that are not records of the resource's current version (only checked for a one-column key)."""
+    import ibis
+
+    from citybrain.lake.store import Lake
+    from citybrain.quality.engine import DuckDBBackend
+
+    pk = list(resource.primary_key or [])
+    lake = Lake(ctx.settings.lake_dir)
+    if len(pk) != 1 or lake.current(resource.key) is None:
+        return []
+    backend = DuckDBBackend()
+    t = backend.load([str(p) for p in lake.files(resource.key)])
+    if pk[0] not in t.columns:
+        return []
+    wanted = ibis.memtable({"k": sorted(set(keys))}, schema={"k": "string"})
+    found = wanted.semi_join(t, wanted["k"] == t[pk[0]].cast("string"))
+    known = set(backend.to_arrow(found)["k"].to_pylist())
+    return [k for k in keys if k not in known]
+
+
 @action("objection_create")
 def objection_create(ctx: Context, ref: str, data: ObjectionCreate) -> ObjectionPublic:
     """Raise an objection on records of ``ref``; it is routed to the authoritative source department."""
     resource = get_resource(ctx.session, ref)
     ctx.authorize("objection_create", resource)
     target, target_field = route(ctx, resource, data.field)
+    missing = unknown_keys(ctx, resource, data.keys)
+    if missing:
+        raise Invalid(
+            f"资源 {resource.key} 的当前版本中没有这些记录：{'、'.join(missing[:10])}",
+            details={"field": "keys", "unknown": missing},
+        )
     now = datetime.now(UTC)
     obj = QualityObjection(
         number=f"YY-{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}",
