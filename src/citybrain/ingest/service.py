@@ -70,7 +70,7 @@ from citybrain.ingest.schemas import (
 )
 from citybrain.lake import Lake
 from citybrain.org.models import Department
-from citybrain.settings import Settings
+from citybrain.settings import Settings, get_settings
 
 log = logging.getLogger("citybrain.ingest")
 
@@ -261,8 +261,9 @@ def _apply(
     *,
     ip: str | None = None,
     request_id: str | None = None,
+    settings: Settings | None = None,
 ) -> IngestLoad:
-    """Record a computed load: load row, quarantine, watermark, audit — one transaction."""
+    """Record a computed load: load row, quarantine, watermark, audit, governance — one transaction."""
     load = session.get(IngestLoad, plan.load_id)
     if load is None:
         raise NotFound(f"归集记录 {plan.load_id} 不存在", details={"load_id": plan.load_id})
@@ -338,7 +339,22 @@ def _apply(
         ip=ip,
         request_id=request_id,
     )
+    if load.version is not None:
+        ctx = Context(session=session, actor=actor, settings=settings or get_settings(), ip=ip, request_id=request_id)
+        _govern(ctx, plan.schema.key, load.version)
     return load
+
+
+def _govern(ctx: Context, resource_key: str, version: int) -> None:
+    """归集 → 治理 → 反馈: every new version is checked by the quality rules, which open or close the
+    source department's 整改工单. The quality domain is optional; a failure there never undoes a load."""
+    try:
+        from citybrain.quality.service import after_load
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("citybrain.quality", "citybrain.quality.service"):
+            raise
+        return
+    after_load(ctx, resource_key, version)
 
 
 def _insert_quarantine(session: Session, load: IngestLoad, plan: LoadPlan, out: Outcome) -> None:
@@ -422,7 +438,9 @@ def _execute(ctx: Context, plan: LoadPlan, load: IngestLoad, *, background: bool
     if not background:
         done = _compute(plan, lambda _f, _m: None)
         try:
-            return _apply(ctx.session, ctx.actor, plan, done, ip=ctx.ip, request_id=ctx.request_id)
+            return _apply(
+                ctx.session, ctx.actor, plan, done, ip=ctx.ip, request_id=ctx.request_id, settings=ctx.settings
+            )
         finally:
             done.discard()
             if plan.cleanup is not None:
