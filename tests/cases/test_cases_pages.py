@@ -79,3 +79,18 @@ def test_unsure_report_shows_suggestions_an_operator_can_accept(client: Any, cit
     )
     assert chosen.status_code == 303
     assert "分类建议（请人工确认）" not in client.get(f"/cases/{request_id}").text
+
+
+def test_grid_worker_sees_their_to_do_list(client: Any, run: Any, city: City) -> None:
+    from citybrain.cases import service
+
+    mine = _submit(client, city, description="垃圾桶满了", lat=str(city.lat), long=str(city.lon), service_code="06042")
+    other = _submit(
+        client, city, description="暴露垃圾", lat=str(city.lat), long=str(city.lon + 0.001), service_code="06010"
+    )
+    for step in (service.case_accept, service.case_register, service.case_dispatch):
+        run(step, mine, actor=city.operator)
+    login(client, "wanggeyuan")
+    todo = client.get("/cases", params={"mine": "true"})
+    assert todo.status_code == 200 and mine in todo.text and other not in todo.text
+    assert "新派遣案件" in todo.text  # the unread notice of the dispatch

@@ -178,6 +178,7 @@ class CaseQuery(BaseModel):
     supervised: bool | None = None
     needs_human: bool | None = None
     open_only: bool = False
+    mine: bool = Field(default=False, description="只看派给我、本部门或本辖区层级的待办")
     q: str | None = Field(default=None, max_length=100)
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)

@@ -387,6 +387,17 @@ def _query(ctx: Context, query: CaseQuery) -> Any:
         q = q.where(Case.needs_human.is_(query.needs_human))
     if query.open_only:
         q = q.where(Case.state.not_in([CaseState.REJECTED.value, CaseState.CLOSED.value, CaseState.EVALUATED.value]))
+    if query.mine:
+        actor = ctx.actor
+        mine = [Case.assignee_user_id == actor.user_id] if actor.user_id else []
+        if actor.dept_id:
+            mine.append(Case.assignee_dept_id == actor.dept_id)
+        # a case held by a locality (街道 / 社区) is the to-do of the operators working there
+        mine.extend(
+            (Case.assignee_division == d) & Case.assignee_user_id.is_(None) & Case.assignee_dept_id.is_(None)
+            for d in actor.divisions
+        )
+        q = q.where(or_(*mine)) if mine else q.where(Case.id.is_(None))
     if query.q:
         like = f"%{query.q}%"
         q = q.where(or_(Case.title.like(like), Case.description.like(like), Case.request_id == query.q))
