@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from citybrain.auth.rules import Role
 from citybrain.errors import Conflict, Invalid, NotAuthorized, parse
 from citybrain.lake.store import Lake
 from citybrain.quality import service as q
@@ -339,6 +340,7 @@ def test_an_objection_reaches_the_authoritative_source(run: Any, factory: Any, c
     version = load(city, [(P1, "张叁", "1", "1980-01-01", "13812345678"), *GOOD[1:]])
     hooked = run(lambda ctx: after_load(ctx, "persons", version), actor=city["steward"])
     assert hooked is not None and hooked.version == version
+    assert hooked.created_by.startswith(city["steward"].username)
     from citybrain.quality.objections import objection_show
 
     fixed = run(objection_show, obj.number, actor=consumer)
@@ -387,6 +389,16 @@ def test_department_metrics_and_league(run: Any, factory: Any, city: dict[str, A
 def test_after_load_never_fails_the_load(run: Any, city: dict[str, Any]) -> None:
     # no version in the lake: the hook reports nothing and raises nothing
     assert run(lambda ctx: after_load(ctx, "persons", 7), actor=city["steward"]) is None
+
+
+def test_after_load_runs_even_for_a_loader_who_may_not_run_quality(run: Any, city: dict[str, Any]) -> None:
+    from citybrain.auth.actor import Actor
+
+    version = load(city, DEFECTIVE)
+    loader = Actor(kind="token", user_id="u1", username="loader", dept_id=city["gaj"].id,
+                   roles=frozenset({Role.STEWARD}), scopes=frozenset({"ingest:write"}))  # fmt: skip
+    report = run(lambda ctx: after_load(ctx, "persons", version), actor=loader)
+    assert report is not None and report.tickets_opened == 4 and report.created_by.startswith("loader")
 
 
 def test_run_of_a_resource_never_loaded_is_not_found(run: Any, city: dict[str, Any]) -> None:

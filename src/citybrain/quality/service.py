@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record_ctx
+from citybrain.auth.actor import SYSTEM
 from citybrain.auth.rules import Role
 from citybrain.catalog.models import Resource
 from citybrain.catalog.service import get_resource
@@ -278,7 +279,7 @@ class Evaluation:
         return t.semi_join(wanted, t[self.key].cast("string") == wanted["__k"])
 
 
-def _execute(ctx: Context, resource: Resource, version: int | None) -> QualityRun:
+def _execute(ctx: Context, resource: Resource, version: int | None, *, created_by: str | None = None) -> QualityRun:
     started = time.perf_counter()
     lake = lake_for(ctx)
     info = _version_info(lake, resource, version)
@@ -298,7 +299,7 @@ def _execute(ctx: Context, resource: Resource, version: int | None) -> QualityRu
         overall=quality.overall,
         dimensions={str(d): s for d, s in quality.dimensions.items()},
         skipped=skipped,
-        created_by=ctx.actor.label(),
+        created_by=created_by or ctx.actor.label(),
         created_at=now,
     )
     ctx.session.add(run)
@@ -378,15 +379,22 @@ def quality_run(ctx: Context, ref: str, version: int | None = None) -> RunPublic
 def after_load(ctx: Context, resource: Resource | str, version: int) -> RunPublic | None:
     """Hook for the load service, called after each new lake version of ``resource``.
 
-    Runs the quality rules on ``version`` as ``ctx``'s actor (the one who loaded), which opens and closes
-    整改工单, and marks upheld objections on the resource as fixed by this version. Governance must not
-    undo a load: any failure is logged and rolled back to a savepoint, and None is returned.
+    Runs the quality rules on ``version``, which opens and closes 整改工单, and marks upheld objections
+    on the resource as fixed by this version. It runs as the platform, not as the loader: the loop is
+    the platform's duty, and a loader's token scoped to loading alone must not switch it off; the run
+    records who loaded. Governance must not undo a load either: any failure is logged, rolled back to
+    a savepoint, and None is returned.
     """
     res = resource if isinstance(resource, Resource) else get_resource(ctx.session, resource)
+    platform = Context(
+        session=ctx.session, actor=SYSTEM, settings=ctx.settings, ip=ctx.ip, request_id=ctx.request_id, lang=ctx.lang
+    )
     try:
         with ctx.session.begin_nested():
-            _objections.mark_fixed(ctx, res, version)
-            return quality_run(ctx, res.key, version)
+            platform.authorize("quality_run", res)
+            _objections.mark_fixed(platform, res, version)
+            run = _execute(platform, res, version, created_by=f"{ctx.actor.label()}（入湖后自动评估）")
+            return run_public(platform, run, res)
     except Exception as exc:
         level = logging.WARNING if isinstance(exc, CityBrainError) else logging.ERROR
         log.log(
