@@ -102,6 +102,13 @@ def test_kpis_move_with_closed_cases_and_compare_with_earlier_periods(run: Any, 
     assert {r["key"]: r["name"] for r in by_category["rows"]} == {"06010": "暴露垃圾", "06042": "垃圾站（箱）满溢"}
     by_source = run(cases_kpi, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), "source")
     assert [r["key"] for r in by_source["rows"]] == ["patrol"]
+    by_district = run(cases_kpi, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), "district")
+    assert [(r["key"], r["name"]) for r in by_district["rows"]] == [("320402", "天宁区")]
+    by_grid = run(cases_kpi, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), "grid")
+    assert [r["key"] for r in by_grid["rows"]] == [support.GRID]
+    by_dept = run(cases_kpi, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), "department")
+    # both went to the grid worker (属地), none to a department
+    assert [(r["key"], r["counts"]["reported"]) for r in by_dept["rows"]] == [(None, 2)]
 
 
 def test_extension_and_hanging_move_or_stop_the_disposal_clock(run: Any, city: City) -> None:
