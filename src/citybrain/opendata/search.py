@@ -14,12 +14,14 @@ view counters do not bump ``updated_at``, so popularity order may lag by up to `
 
 from __future__ import annotations
 
+import heapq
 import shlex
 import threading
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import chain
 from operator import attrgetter
@@ -78,6 +80,11 @@ class Entry:
     data_updated_at: datetime | None
     views: int
     downloads: int
+    api_calls: int
+    rows: int
+    resource_id: str
+    #: position in the index, for the precomputed sort ranks
+    pos: int = 0
 
 
 @dataclass
@@ -85,7 +92,56 @@ class _Index:
     stamp: tuple[Any, ...]
     built: float
     entries: list[Entry]
-    answers: dict[tuple[Any, ...], tuple[list[str], dict[str, dict[str, int]]]] = field(default_factory=dict)
+    #: query → (matching entries, facets, orderings computed so far)
+    answers: dict[tuple[Any, ...], tuple[list[Entry], dict[str, dict[str, int]], dict[str, list[str]]]] = field(
+        default_factory=dict
+    )
+    #: every entry's text joined, and where each starts: one C-level str.find pass per term
+    blob: str = ""
+    starts: list[int] = field(default_factory=list)
+    hits: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: sort spec → every entry's rank in that order (one full sort per spec and generation)
+    ranks: dict[tuple[tuple[str, bool], ...], list[int]] = field(default_factory=dict)
+
+    def rank(self, spec: tuple[tuple[str, bool], ...]) -> list[int]:
+        found = self.ranks.get(spec)
+        if found is None:
+            ordered = _full_sort(self.entries, spec)
+            found = [0] * len(self.entries)
+            for r, e in enumerate(ordered):
+                found[e.pos] = r
+            with _lock:
+                self.ranks[spec] = found
+        return found
+
+    def __post_init__(self) -> None:
+        pieces, pos = [], 0
+        for e in self.entries:
+            self.starts.append(pos)
+            pieces.append(e.text)
+            pos += len(e.text) + 1
+        self.blob = "\x00".join(pieces)
+
+    def term_hits(self, term: str) -> frozenset[int]:
+        """Indexes of the entries whose text contains ``term`` (cached per index generation)."""
+        found = self.hits.get(term)
+        if found is not None:
+            return found
+        out: set[int] = set()
+        blob, starts, n = self.blob, self.starts, len(self.starts)
+        pos = blob.find(term)
+        while pos >= 0:
+            i = bisect_right(starts, pos) - 1
+            out.add(i)
+            if i + 1 >= n:
+                break
+            pos = blob.find(term, starts[i + 1])
+        found = frozenset(out)
+        with _lock:
+            if len(self.hits) >= 4096:
+                self.hits.clear()
+            self.hits[term] = found
+        return found
 
 
 _lock = threading.Lock()
@@ -117,9 +173,12 @@ def _build(session: Session) -> list[Entry]:
             OpenDataset.data_updated_at,
             OpenDataset.views,
             OpenDataset.downloads,
+            OpenDataset.api_calls,
+            OpenDataset.rows,
+            OpenDataset.resource_id,
         ).where(OpenDataset.status == DatasetStatus.PUBLISHED)
     ).all()
-    return [
+    out = [
         Entry(
             id=r[0],
             name=r[1],
@@ -136,9 +195,13 @@ def _build(session: Session) -> list[Entry]:
             data_updated_at=r[12],
             views=r[13] or 0,
             downloads=r[14] or 0,
+            api_calls=r[15] or 0,
+            rows=r[16] or 0,
+            resource_id=r[17],
         )
         for r in rows
     ]
+    return [replace(e, pos=i) for i, e in enumerate(out)]
 
 
 def _current(session: Session) -> _Index:
@@ -167,27 +230,22 @@ def clear() -> None:
 # -- matching --------------------------------------------------------------------------------------
 
 
-def _text_matcher(query: str) -> Callable[[Entry], bool] | None:
-    """Every whitespace-separated term matches whole, or as all of its jieba words."""
-    groups: list[tuple[str, list[str]]] = []
+def _text_hits(index: _Index, query: str) -> frozenset[int] | None:
+    """Entries matching every whitespace-separated term, whole or as all of its jieba words."""
+    result: frozenset[int] | None = None
     for raw in query.split():
         term = raw.strip().lower()
         if not term or term in ("*:*", "*"):
             continue
-        groups.append((term, [w for w in words(term) if w != term]))
-    if not groups:
-        return None
-
-    def match(e: Entry) -> bool:
-        text = e.text
-        for term, parts in groups:
-            if term in text:
-                continue
-            if not parts or not all(p in text for p in parts):
-                return False
-        return True
-
-    return match
+        hits = index.term_hits(term)
+        parts = [w for w in words(term) if w != term]
+        if parts:
+            by_parts = index.term_hits(parts[0])
+            for part in parts[1:]:
+                by_parts = by_parts & index.term_hits(part)
+            hits = hits | by_parts
+        result = hits if result is None else result & hits
+    return result
 
 
 _FIELDS = (
@@ -276,20 +334,37 @@ def _sort_spec(query: Query) -> list[tuple[str, bool]]:
     return spec
 
 
-def _sorted(found: list[Entry], spec: list[tuple[str, bool]], q: str) -> list[Entry]:
-    first = q.split()[0].lower() if q.strip() else ""
-    ordered = sorted(found, key=lambda e: e.name)
+def _full_sort(entries: list[Entry], spec: tuple[tuple[str, bool], ...]) -> list[Entry]:
+    ordered = sorted(entries, key=attrgetter("name"))
     for column, descending in reversed(spec):
-        if column == "score":
-            if first and first not in ("*:*", "*"):
-                # a title hit ranks above a hit in the description, fields or tags
-                ordered.sort(key=lambda e: 0 if first in e.title.lower() else 1)
-            continue
         present = [e for e in ordered if getattr(e, column) is not None]
         missing = [e for e in ordered if getattr(e, column) is None]
-        present.sort(key=lambda e: getattr(e, column), reverse=descending)
+        present.sort(key=attrgetter(column), reverse=descending)
         ordered = present + missing
     return ordered
+
+
+def _sorted(
+    index: _Index, found: list[Entry], spec: list[tuple[str, bool]], q: str, top: int | None = None
+) -> list[Entry]:
+    """``found`` in the requested order — by precomputed rank, a heap for the first page — with a
+    title hit of the first query word ranked above other hits when the order starts with ``score``."""
+    first = q.split()[0].lower() if q.strip() else ""
+    scored = bool(spec) and spec[0][0] == "score" and bool(first) and first not in ("*:*", "*")
+    rank = index.rank(tuple(c for c in spec if c[0] != "score"))
+    if scored:
+
+        def key(e: Entry) -> tuple[int, int]:
+            return (0 if first in e.title.lower() else 1, rank[e.pos])
+
+    else:
+
+        def key(e: Entry) -> tuple[int, int]:
+            return (0, rank[e.pos])
+
+    if top is not None and top < len(found) // 4:
+        return heapq.nsmallest(top, found, key=key)
+    return sorted(found, key=key)
 
 
 # -- search ----------------------------------------------------------------------------------------
@@ -342,9 +417,8 @@ def search(session: Session, query: Query) -> SearchResult:
     cached = index.answers.get(key)
     if cached is None:
         predicates: list[Callable[[Entry], bool]] = []
-        text = _text_matcher(query.q)
-        if text is not None:
-            predicates.append(text)
+        hits = _text_hits(index, query.q)
+        pool = index.entries if hits is None else [index.entries[i] for i in sorted(hits)]
         for negated, name, value in _fq_terms(query.fq):
             pred = _predicate(name, value, depts)
             predicates.append((lambda p: lambda e: not p(e))(pred) if negated else pred)
@@ -352,14 +426,23 @@ def search(session: Session, query: Query) -> SearchResult:
             alternatives = [_predicate(name, v, depts) for v in values if v]
             if alternatives:
                 predicates.append((lambda alts: lambda e: any(a(e) for a in alts))(alternatives))
-        found = [e for e in index.entries if all(p(e) for p in predicates)] if predicates else list(index.entries)
+        found = [e for e in pool if all(p(e) for p in predicates)] if predicates else list(pool)
         facets = {name: _facet(name, found, depts, query.facet_limit) for name in query.facet_fields}
-        cached = ([e.id for e in _sorted(found, spec, query.q)], facets)
+        cached = (found, facets, {})
         with _lock:
             if len(index.answers) >= _CACHE_SIZE:
                 index.answers.clear()
             index.answers[key] = cached
-    ordered, facets = cached
-    ids = ordered[query.start : query.start + query.rows] if query.rows else []
+    found, facets, orders = cached
+    end = query.start + query.rows
+    ids: list[str] = []
+    if query.rows and query.start < len(found):
+        full = orders.get("full")
+        if full is None and end <= 200:
+            ids = [e.id for e in _sorted(index, found, spec, query.q, top=end)[query.start : end]]
+        else:
+            if full is None:
+                full = orders["full"] = [e.id for e in _sorted(index, found, spec, query.q)]
+            ids = full[query.start : end]
     loaded = {ds.id: ds for ds in session.scalars(select(OpenDataset).where(OpenDataset.id.in_(ids)))} if ids else {}
-    return SearchResult(len(ordered), [loaded[i] for i in ids if i in loaded], facets, depts)
+    return SearchResult(len(found), [loaded[i] for i in ids if i in loaded], facets, depts)

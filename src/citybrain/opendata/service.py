@@ -10,6 +10,7 @@ read (``query.served_fields``), so no path — API, download, portal — can sho
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -697,16 +698,12 @@ def version_history(ctx: Context, ds: OpenDataset) -> list[VersionInfo]:
 
 @action("open_org_list")
 def open_org_list(ctx: Context) -> list[tuple[Department, int]]:
-    """Departments with published datasets, and how many."""
+    """Departments with published datasets, and how many (from the search index)."""
     ctx.authorize("open_org_list")
-    rows = ctx.session.execute(
-        select(Department, func.count(OpenDataset.id))
-        .join(OpenDataset, OpenDataset.dept_id == Department.id)
-        .where(OpenDataset.status == DatasetStatus.PUBLISHED)
-        .group_by(Department.id)
-        .order_by(func.count(OpenDataset.id).desc(), Department.code)
-    ).all()
-    return [(d, int(n)) for d, n in rows]
+    counts = Counter(e.dept_id for e in search.entries(ctx.session))
+    depts = {d.id: d for d in ctx.session.scalars(select(Department).where(Department.id.in_(list(counts))))}
+    rows = [(depts[i], n) for i, n in counts.items() if i in depts]
+    return sorted(rows, key=lambda r: (-r[1], r[0].code))
 
 
 # -- 有条件开放 applications ------------------------------------------------------------------------
@@ -947,40 +944,26 @@ def open_app_list(ctx: Context, dataset: str | None = None) -> list[tuple[OpenAp
 # -- metrics ---------------------------------------------------------------------------------------
 
 
-def _metrics(session: Session) -> dict[str, Any]:
-    should = (
-        session.scalar(
-            select(func.count())
-            .select_from(Resource)
-            .where(Resource.status == "active", Resource.open_type.in_(OPENABLE))
-        )
-        or 0
+def _metrics(session: Session, *, exact: bool = True) -> dict[str, Any]:
+    """The headline figures. ``exact=False`` takes the usage counters from the search index, which
+    may lag by a minute (the portal's home page); the metrics page and the API count them now."""
+    openable = set(
+        session.scalars(select(Resource.id).where(Resource.status == "active", Resource.open_type.in_(OPENABLE)))
     )
-    opened = (
-        session.scalar(
-            select(func.count(func.distinct(OpenDataset.resource_id)))
-            .join(Resource, Resource.id == OpenDataset.resource_id)
-            .where(
-                OpenDataset.status == DatasetStatus.PUBLISHED,
-                Resource.status == "active",
-                Resource.open_type.in_(OPENABLE),
-            )
-        )
-        or 0
-    )
-    published = (
-        session.scalar(
-            select(func.count()).select_from(OpenDataset).where(OpenDataset.status == DatasetStatus.PUBLISHED)
-        )
-        or 0
-    )
-    downloads, api_calls, views = session.execute(
-        select(
-            func.coalesce(func.sum(OpenDataset.downloads), 0),
-            func.coalesce(func.sum(OpenDataset.api_calls), 0),
-            func.coalesce(func.sum(OpenDataset.views), 0),
-        )
-    ).one()
+    index = search.entries(session)
+    opened = len({e.resource_id for e in index} & openable)
+    if exact:
+        downloads, api_calls, views = session.execute(
+            select(
+                func.coalesce(func.sum(OpenDataset.downloads), 0),
+                func.coalesce(func.sum(OpenDataset.api_calls), 0),
+                func.coalesce(func.sum(OpenDataset.views), 0),
+            ).where(OpenDataset.status == DatasetStatus.PUBLISHED)
+        ).one()
+    else:
+        downloads = sum(e.downloads for e in index)
+        api_calls = sum(e.api_calls for e in index)
+        views = sum(e.views for e in index)
     approved = (
         session.scalar(
             select(func.count())
@@ -990,26 +973,14 @@ def _metrics(session: Session) -> dict[str, Any]:
         or 0
     )
     apps = session.scalar(select(func.count()).select_from(OpenApp)) or 0
-    departments = (
-        session.scalar(
-            select(func.count(func.distinct(OpenDataset.dept_id))).where(OpenDataset.status == DatasetStatus.PUBLISHED)
-        )
-        or 0
-    )
-    rows = (
-        session.scalar(
-            select(func.coalesce(func.sum(OpenDataset.rows), 0)).where(OpenDataset.status == DatasetStatus.PUBLISHED)
-        )
-        or 0
-    )
     return {
         # 公共信息资源社会开放率 = 已开放的资源 / 应开放（无条件开放 + 有条件开放）的资源
-        "open_rate": round(opened / should, 4) if should else 0.0,
-        "resources_should_open": int(should),
-        "resources_opened": int(opened),
-        "datasets": int(published),
-        "departments": int(departments),
-        "rows": int(rows),
+        "open_rate": round(opened / len(openable), 4) if openable else 0.0,
+        "resources_should_open": len(openable),
+        "resources_opened": opened,
+        "datasets": len(index),
+        "departments": len({e.dept_id for e in index}),
+        "rows": sum(e.rows for e in index),
         "downloads": int(downloads),
         "api_calls": int(api_calls),
         "views": int(views),
@@ -1019,9 +990,9 @@ def _metrics(session: Session) -> dict[str, Any]:
 
 
 @action("open_metrics_show")
-def open_metrics_show(ctx: Context) -> dict[str, Any]:
+def open_metrics_show(ctx: Context, *, exact: bool = True) -> dict[str, Any]:
     ctx.authorize("open_metrics_show")
-    return _metrics(ctx.session)
+    return _metrics(ctx.session, exact=exact)
 
 
 @action("open_metrics_detail")

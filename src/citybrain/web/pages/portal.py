@@ -218,7 +218,7 @@ def _depts(ctx: Ctx) -> dict[str, Department]:
 
 @router.get(PORTAL)
 def home(ctx: Ctx, request: Request) -> Response:
-    metrics = service.open_metrics_show(ctx)
+    metrics = service.open_metrics_show(ctx, exact=False)
     recent = service.open_dataset_search(
         ctx, search.Query(rows=6, sort="metadata_modified desc", facet_fields=["groups"])
     )
