@@ -128,6 +128,7 @@ def test_console_inbox_ticket_and_quality_pages(client: Any, world: dict[str, An
     assert "cdn" not in page.text.lower()
     inbox = client.get("/quality")
     assert inbox.status_code == 200 and "整改工单" in inbox.text and "市公安局" in inbox.text
+    assert 'id="my-metrics"' in inbox.text and "问题数据整改率" in inbox.text
     number = inbox.text.split('href="/quality/tickets/')[1].split('"')[0]
     ticket = client.get(f"/quality/tickets/{number}")
     assert ticket.status_code == 200 and "待整改" in ticket.text and 'id="reject-form"' in ticket.text
@@ -164,6 +165,8 @@ def test_console_inbox_ticket_and_quality_pages(client: Any, world: dict[str, An
     login(client, "cdo1")
     league = client.get("/quality/league")
     assert league.status_code == 200 and "部门数据质量排行" in league.text and "市公安局" in league.text
+    drill = client.get("/quality", params={"dept": "gaj", "status": ""})
+    assert drill.status_code == 200 and "人口基础信息：" in drill.text
 
 
 def test_cli_run_show_tickets_league(world: dict[str, Any]) -> None:

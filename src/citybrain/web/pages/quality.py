@@ -116,6 +116,7 @@ register(
         "q.filter.apply": {"zh": "筛选", "en": "Filter"},
         "q.filter.escalated": {"zh": "仅看已上报首席数据官", "en": "Escalated only"},
         "q.latest": {"zh": "查看最新评估", "en": "Latest run"},
+        "q.mine": {"zh": "本部门治理指标", "en": "My department"},
     }
 )
 
@@ -133,11 +134,17 @@ def _labels() -> dict[str, Any]:
 
 
 @router.get("/quality")
-def inbox_page(ctx: Ctx, request: Request, status: str | None = "open", escalated: str | None = None) -> Response:
+def inbox_page(
+    ctx: Ctx, request: Request, status: str | None = "open", escalated: str | None = None, dept: str | None = None
+) -> Response:
     only_escalated = True if escalated else None
     ticket_rows = (
-        tickets.ticket_list(ctx, status=status or None, escalated=only_escalated) if ctx.allowed("ticket_list") else []
+        tickets.ticket_list(ctx, status=status or None, escalated=only_escalated, dept=dept or None)
+        if ctx.allowed("ticket_list")
+        else []
     )
+    own = ctx.actor.dept_id
+    mine = metrics.quality_metrics(ctx, own) if own and ctx.allowed("quality_metrics", {"dept_id": own}) else None
     received = objections.objection_list(ctx, direction="received") if ctx.allowed("objection_list") else []
     raised = objections.objection_list(ctx, direction="raised") if ctx.allowed("objection_list") else []
     if not ctx.allowed("ticket_list") and not ctx.allowed("objection_list"):
@@ -152,6 +159,8 @@ def inbox_page(ctx: Ctx, request: Request, status: str | None = "open", escalate
             "raised": raised,
             "status": status or "",
             "escalated": bool(escalated),
+            "dept": dept or "",
+            "mine": mine,
             **_labels(),
         },
     )
