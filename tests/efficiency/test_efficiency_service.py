@@ -11,7 +11,7 @@ import pytest
 from citybrain.auth.rules import Role
 from citybrain.demo.departments import departments
 from citybrain.efficiency import service as svc
-from citybrain.efficiency.schemas import (
+from citybrain.efficiency.api_schemas import (
     CycleCreate,
     DecisionIn,
     FirmBind,
@@ -148,7 +148,7 @@ def test_full_cycle_run_is_reproducible_and_stores_versions(run: Any, city: dict
     assert first.results_version is not None
 
 
-def test_t_list_and_adjustments_need_leading_group_decisions(run: Any, city: dict[str, Any]) -> None:
+def test_t_list_and_adjustments_need_leading_group_decisions(run: Any, factory: Any, city: dict[str, Any]) -> None:
     _to_evaluating(run)
     r = run(svc.efficiency_run, YEAR)
     t_rows = [x for x in run(svc.efficiency_result_list, YEAR, cls="T", limit=1000)["items"]]
@@ -202,6 +202,30 @@ def test_t_list_and_adjustments_need_leading_group_decisions(run: Any, city: dic
 
     blob = to_xlsx(report)
     assert blob[:2] == b"PK"
+
+    # once published, a town sees its own firms only, and a firm only itself
+    items = run(svc.efficiency_result_list, YEAR, limit=1000)["items"]
+    town = items[0].town_code
+    _u, town_actor = factory.user(Role.CONSUMER, dept=city["depts"]["lygxj"], divisions=[town])
+    seen = run(svc.efficiency_result_list, YEAR, limit=1000, actor=town_actor)
+    assert seen["total"] == sum(1 for x in items if x.town_code == town) > 0
+    assert {x.town_code for x in seen["items"]} == {town}
+    other = next(x for x in items if x.town_code != town)
+    with pytest.raises(NotAuthorized):
+        run(svc.efficiency_result_show, YEAR, other.uscc, actor=town_actor)
+    with pytest.raises(NotAuthorized):
+        run(svc.efficiency_result_list, YEAR, town_code=other.town_code, actor=town_actor)
+    town_report = run(svc.efficiency_report, YEAR, actor=town_actor)
+    assert [t["town_code"] for t in town_report["towns"]] == [town]
+    firm_user, firm_actor = factory.user(Role.PUBLIC)
+    run(svc.efficiency_firm_bind, FirmBind(username=firm_user.username, uscc=items[0].uscc))
+    mine = run(svc.efficiency_result_list, YEAR, actor=firm_actor)
+    assert [x.uscc for x in mine["items"]] == [items[0].uscc]
+    assert run(svc.efficiency_result_show, YEAR, items[0].uscc, actor=firm_actor)["uscc"] == items[0].uscc
+    with pytest.raises(NotAuthorized):
+        run(svc.efficiency_result_show, YEAR, other.uscc, actor=firm_actor)
+    with pytest.raises(NotAuthorized):
+        run(svc.efficiency_report, YEAR, actor=firm_actor)
 
 
 def test_breakdown_names_every_record_and_version(run: Any, city: dict[str, Any]) -> None:

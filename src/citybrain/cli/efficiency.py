@@ -9,7 +9,7 @@ import typer
 
 from citybrain.cli.common import AS_OPTION, console, emit_json, table, unit_of_work
 from citybrain.efficiency import service
-from citybrain.efficiency.schemas import CycleCreate, DecisionIn, FirmBind, ObjectionReply, TransitionIn
+from citybrain.efficiency.api_schemas import CycleCreate, DecisionIn, FirmBind, ObjectionReply, TransitionIn
 
 app = typer.Typer(help="工业企业效益综合评价（亩均效益，溧政发〔2023〕6号）", no_args_is_help=True)
 

@@ -30,6 +30,15 @@ from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record_ctx
 from citybrain.auth.rules import Role
 from citybrain.efficiency import cycle as wf
+from citybrain.efficiency.api_schemas import (
+    ClearoutUpdate,
+    CycleCreate,
+    DecisionIn,
+    FirmBind,
+    ObjectionCreate,
+    ObjectionReply,
+    TransitionIn,
+)
 from citybrain.efficiency.catalog import (
     BY_KEY,
     EXTRA_DEPARTMENTS,
@@ -56,15 +65,6 @@ from citybrain.efficiency.models import (
 )
 from citybrain.efficiency.params import load_params
 from citybrain.efficiency.prepare import prepare
-from citybrain.efficiency.schemas import (
-    ClearoutUpdate,
-    CycleCreate,
-    DecisionIn,
-    FirmBind,
-    ObjectionCreate,
-    ObjectionReply,
-    TransitionIn,
-)
 from citybrain.errors import Conflict, Invalid, NotFound
 from citybrain.lake.store import Lake
 from citybrain.standards.checks import check_uscc
@@ -315,7 +315,7 @@ def get_cycle(ctx: Context, year: int) -> Cycle:
 
 
 def cycle_public(c: Cycle) -> dict[str, Any]:
-    from citybrain.efficiency.schemas import CyclePublic
+    from citybrain.efficiency.api_schemas import CyclePublic
 
     out = CyclePublic.model_validate(c)
     out.state_name = wf.state_name(c.state)
@@ -543,6 +543,13 @@ def town_code_of(row: dict[str, Any] | None) -> str | None:
 
     hits = [d for d in find(str(row.get("town") or "")) if d.code.startswith("320481")]
     return hits[0].code if hits else None
+
+
+def _town_resource(ctx: Context, town_code: str | None) -> dict[str, Any] | None:
+    """A list filtered to one town: a town user may ask only for its own; a firm's list is its own row."""
+    if not town_code:
+        return None
+    return {"town_code": town_code, "viewer_uscc": viewer_uscc(ctx)}
 
 
 def _firm_resource(ctx: Context, uscc: str, town_code: str | None) -> dict[str, Any]:
@@ -1162,7 +1169,7 @@ def efficiency_result_list(
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
-    ctx.authorize("efficiency_result_list", {"town_code": town_code} if town_code else None)
+    ctx.authorize("efficiency_result_list", _town_resource(ctx, town_code))
     c = get_cycle(ctx, year)
     run = visible_run(ctx, c)
     if run is None:
@@ -1290,7 +1297,7 @@ def _records_for(ctx: Context, run: Run, bd: dict[str, Any]) -> dict[str, dict[s
 @action("efficiency_report")
 def efficiency_report(ctx: Context, year: int, *, town_code: str | None = None) -> dict[str, Any]:
     """Per town: class counts, the firms, and year-on-year moves against the previous published year."""
-    ctx.authorize("efficiency_report", {"town_code": town_code} if town_code else None)
+    ctx.authorize("efficiency_report", _town_resource(ctx, town_code))
     from citybrain.efficiency.reports import build_report
 
     c = get_cycle(ctx, year)
@@ -1338,7 +1345,7 @@ def efficiency_report(ctx: Context, year: int, *, town_code: str | None = None) 
 def efficiency_clearout_list(
     ctx: Context, *, year: int | None = None, town_code: str | None = None, status: str | None = None
 ) -> list[Clearout]:
-    ctx.authorize("efficiency_clearout_list", {"town_code": town_code} if town_code else None)
+    ctx.authorize("efficiency_clearout_list", _town_resource(ctx, town_code))
     q = select(Clearout)
     if year is not None:
         q = q.where(Clearout.year == year)

@@ -12,8 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from citybrain.efficiency import service
-from citybrain.efficiency.reports import to_xlsx
-from citybrain.efficiency.schemas import (
+from citybrain.efficiency.api_schemas import (
     ClearoutPublic,
     ClearoutUpdate,
     CycleCreate,
@@ -28,6 +27,7 @@ from citybrain.efficiency.schemas import (
     RunPublic,
     TransitionIn,
 )
+from citybrain.efficiency.reports import to_xlsx
 from citybrain.errors import Invalid
 from citybrain.web.deps import Ctx
 

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from citybrain.efficiency import service
+from citybrain.efficiency.api_schemas import ClearoutUpdate, ObjectionCreate, TransitionIn
 from citybrain.efficiency.cycle import STATE_NAMES, TRANSITIONS
 from citybrain.efficiency.params import INDICATOR_NAMES
 from citybrain.efficiency.reports import CLASS_NAMES, to_xlsx
-from citybrain.efficiency.schemas import ClearoutUpdate, ObjectionCreate, TransitionIn
 from citybrain.errors import CityBrainError, NotFound, parse
 from citybrain.web.deps import Ctx
 from citybrain.web.i18n import register

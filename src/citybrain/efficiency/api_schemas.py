@@ -1,4 +1,4 @@
-"""Input and output shapes of the efficiency actions."""
+"""Input and output shapes of the efficiency actions (the engine's table layouts are ``prepare.schemas``)."""
 
 from __future__ import annotations
 
