@@ -31,6 +31,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "efficiency": ["--firms", "10000", "--repeat", "1"],
     "load": ["--size-mb", "16"],
     "masking": ["--rows", "100000", "--repeat", "1", "--presidio-rows", "2000"],
+    "opendata_search": ["--datasets", "2000", "--rows", "100000", "--repeat", "5"],
     "quality": ["--rows", "100000"],
 }
 #: where each benchmark writes its results file by default, relative to bench/ (its name unless listed)
