@@ -9,7 +9,7 @@ portal page costs ~20 Solr calls). Answering each facet with a GROUP BY re-ran t
 times a search. Freshness: every query first reads ``count(*)`` and ``max(updated_at)`` of the
 published datasets through the (status, updated_at) index; any publication, withdrawal, edit or
 version update changes that stamp and the index is rebuilt from the same transaction. Download and
-view counters do not bump ``updated_at``, so popularity order may lag by up to ``TTL_SECONDS``.
+view counters do not bump ``updated_at``, so popularity order may lag by up to ``TTL_SECONDS`` (five minutes).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from operator import attrgetter
@@ -38,7 +38,7 @@ from citybrain.org.models import Department
 FORMATS = ("CSV", "XLSX", "JSON")
 FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id", "open_type", "update_frequency")
 #: how long download/view counters may be stale in the popularity order
-TTL_SECONDS = 60.0
+TTL_SECONDS = 300.0
 
 
 class SearchQueryError(Invalid):
@@ -198,10 +198,11 @@ def _build(session: Session) -> list[Entry]:
             api_calls=r[15] or 0,
             rows=r[16] or 0,
             resource_id=r[17],
+            pos=i,
         )
-        for r in rows
+        for i, r in enumerate(rows)
     ]
-    return [replace(e, pos=i) for i, e in enumerate(out)]
+    return out
 
 
 def _current(session: Session) -> _Index:

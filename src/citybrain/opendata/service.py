@@ -946,7 +946,7 @@ def open_app_list(ctx: Context, dataset: str | None = None) -> list[tuple[OpenAp
 
 def _metrics(session: Session, *, exact: bool = True) -> dict[str, Any]:
     """The headline figures. ``exact=False`` takes the usage counters from the search index, which
-    may lag by a minute (the portal's home page); the metrics page and the API count them now."""
+    may lag by a few minutes (the portal's home page); the metrics page and the API count them now."""
     openable = set(
         session.scalars(select(Resource.id).where(Resource.status == "active", Resource.open_type.in_(OPENABLE)))
     )
