@@ -114,18 +114,35 @@ def test_demo_registers_the_five_base_libraries_with_one_source_each(demo, demo_
         assert all(c.resource_id != civil.id for c in claims)
 
 
-def test_demo_data_are_in_the_lake_with_the_documented_defects(demo, demo_settings) -> None:
+def test_demo_data_arrive_through_the_connectors_with_the_documented_defects(demo, demo_settings) -> None:
     lake = Lake(demo_settings.lake_dir)
     population = lake.read("population")
-    assert population.num_rows == SCALE == demo.rows["population"]
-    bad_check_char = [v for v in population["citizen_id"].to_pylist() if v and "校验" in (check_citizen_id(v) or "")]
-    # every planted check-digit defect is in the lake, and the generator planted no others
-    assert len(bad_check_char) == demo.defects["population"]["check_digit"] >= 1
     defects = json.loads((demo_settings.home / "demo" / "defects.json").read_text())
-    planted = {d["key"] for d in defects if d["table"] == "population" and d["kind"] == "check_digit"}
-    assert planted == set(bad_check_char)
+    planted = Counter(d["kind"] for d in defects if d["table"] == "population")
+    # rows that cannot be stored (a required value missing, a key held twice) are quarantined, not lost
+    assert demo.quarantined["population"] == planted["missing_required"] + 2 * planted["duplicate_id"]
+    assert population.num_rows == demo.rows["population"] == SCALE - demo.quarantined["population"]
+    # a wrong check character is a quality finding: the row is kept for the source department to fix
+    bad_check_char = [v for v in population["citizen_id"].to_pylist() if v and "校验" in (check_citizen_id(v) or "")]
+    keys = {d["key"] for d in defects if d["table"] == "population" and d["kind"] == "check_digit"}
+    assert set(bad_check_char) == keys and len(keys) == planted["check_digit"] >= 1
     info = lake.current("population")
-    assert info is not None and info.lineage["connector"] == "demo"
+    assert info is not None and info.lineage["connector"] == "file"
+    delivered = (demo_settings.home / "demo" / "inbox" / "population.csv").read_bytes()
+    assert delivered.decode("gb18030").lstrip('"').startswith("公民身份号码")
+
+
+def test_demo_runs_the_governance_loop_out_of_the_box(demo, demo_db) -> None:
+    from citybrain.quality.models import QualityTicket
+
+    with demo_db.session() as s:
+        tickets = list(s.scalars(select(QualityTicket).where(QualityTicket.status == "open")))
+        gaj = s.scalar(select(Department).where(Department.code == "gaj"))
+    mine = [t for t in tickets if t.resource_key == "population"]
+    assert mine and all(t.dept_id == gaj.id for t in mine)
+    assert any("citizen_id" in t.rule_id for t in mine)
+    # the 民政 copy disagrees with 公安's authoritative names: a 比对 ticket for 民政
+    assert any(t.resource_key == "civil_affairs_residents" and t.kind == "compare" for t in tickets)
 
 
 def test_demo_loads_the_real_gazette_tables_with_their_document_numbers(demo, demo_db, demo_settings) -> None:

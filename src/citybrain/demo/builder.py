@@ -27,12 +27,12 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from citybrain.actions import Context
-from citybrain.auth.actor import SYSTEM
+from citybrain.auth.actor import SYSTEM, Actor
 from citybrain.auth.models import User
 from citybrain.auth.policy import scopes_for_roles
 from citybrain.auth.rules import Role
 from citybrain.auth.schemas import UserCreate
-from citybrain.auth.service import issue_token, user_create
+from citybrain.auth.service import actor_for_user, issue_token, user_create
 from citybrain.bootstrap import init_platform
 from citybrain.catalog.schemas import ResourceCreate
 from citybrain.catalog.service import get_resource, resource_create
@@ -44,7 +44,7 @@ from citybrain.demo.people import DefectLog, generate_population, population_cop
 from citybrain.demo.spatial import generate_places
 from citybrain.errors import Conflict
 from citybrain.gazettes.tables import as_arrow
-from citybrain.lake.store import Lake
+from citybrain.org.models import Department
 from citybrain.org.schemas import DepartmentCreate
 from citybrain.org.service import department_create
 from citybrain.settings import Settings, get_settings
@@ -68,6 +68,7 @@ class DemoSummary:
     users: int = 0
     resources: int = 0
     rows: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
     defects: dict[str, dict[str, int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     reused: bool = False
@@ -81,6 +82,7 @@ class DemoSummary:
             "users": self.users,
             "resources": self.resources,
             "rows": self.rows,
+            "quarantined": self.quarantined,
             "defects": self.defects,
             "timings_s": self.timings,
         }
@@ -181,9 +183,10 @@ def build_demo(
     credentials = steps.run("users 用户与令牌", lambda ctx: _users(ctx, summary))
     _write_private(home / CREDENTIALS, credentials)
     steps.run("catalog 目录", lambda ctx: _catalog(ctx, summary))
-    lake = Lake(settings.lake_dir)
-    logs: list[DefectLog] = steps.run("data 基础库数据", lambda ctx: _base_data(ctx, lake, summary, scale, seed))
-    steps.run("gazettes 公报数据", lambda ctx: _gazette_data(ctx, lake, summary))
+    inbox = home / "demo" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    logs: list[DefectLog] = steps.run("data 基础库归集", lambda ctx: _base_data(ctx, inbox, summary, scale, seed))
+    steps.run("gazettes 公报数据归集", lambda ctx: _gazette_data(ctx, inbox, summary))
 
     defects_file = home / "demo" / "defects.json"
     defects_file.parent.mkdir(parents=True, exist_ok=True)
@@ -241,35 +244,113 @@ def _catalog(ctx: Context, summary: DemoSummary) -> None:
         summary.resources += 1
 
 
-def _write(ctx: Context, lake: Lake, key: str, table: pa.Table, lineage: dict[str, Any], summary: DemoSummary) -> None:
-    resource = get_resource(ctx.session, key)
-    info = lake.write(
-        key,
-        table,
-        mode="full",
-        lineage={
-            "connector": "demo",
-            "who": "system",
-            "dept_id": resource.dept_id,
-            "catalog_revision": resource.revision,
-            **lineage,
-        },
+#: how each department delivers its table: the formats departments really send (归集 connectors)
+DELIVERY: dict[str, str] = {
+    "population": "csv-gb18030",  # 公安: a GB18030 export from the household register
+    "legal_entities": "xlsx",  # 市场监管: an Excel sheet with a title row above the header
+    "credit_records": "json",
+    "licenses": "csv-bom",  # 政务办: UTF-8 with a BOM, as Excel writes it
+    "places": "parquet",
+    "civil_affairs_residents": "ndjson",
+}
+#: above this many rows an Excel delivery becomes CSV (departments split big sheets the same way)
+_XLSX_MAX_ROWS = 50_000
+_SUFFIXES = {"parquet": ".parquet", "json": ".json", "ndjson": ".ndjson", "xlsx": ".xlsx"}
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    """Every column as text, the way a department's export holds it."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for col in table.columns:
+        if pa.types.is_timestamp(col.type):
+            col = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
+        elif not pa.types.is_string(col.type):
+            col = col.cast(pa.string())
+        columns.append(col)
+    return pa.table(columns, names=table.column_names)
+
+
+def _export(table: pa.Table, titles: dict[str, str], path: Path, fmt: str, *, title: str) -> Path:
+    """Write ``table`` as a department would deliver it, headed by the catalog's Chinese titles."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "xlsx" and table.num_rows > _XLSX_MAX_ROWS:
+        fmt = "csv-bom"
+    path = path.with_suffix(
+        {"parquet": ".parquet", "json": ".json", "ndjson": ".ndjson", "xlsx": ".xlsx"}.get(fmt, ".csv")
     )
-    summary.rows[key] = info.rows
+    if fmt == "parquet":
+        pq.write_table(table, path)
+        return path
+    text = _as_text(table)
+    if fmt in ("json", "ndjson"):
+        rows = text.to_pylist()
+        with path.open("w", encoding="utf-8") as fh:
+            if fmt == "json":
+                json.dump(rows, fh, ensure_ascii=False)
+            else:
+                fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return path
+    headed = text.rename_columns([titles.get(n, n) for n in text.column_names])
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("数据")
+        ws.append([title])
+        ws.append(headed.column_names)
+        for row in zip(*(c.to_pylist() for c in headed.columns), strict=True):
+            ws.append(list(row))
+        wb.save(path)
+        return path
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(headed, sink, pacsv.WriteOptions(quoting_style="needed"))
+    data = sink.getvalue().to_pybytes().decode("utf-8")
+    encoded = data.encode("gb18030") if fmt == "csv-gb18030" else b"\xef\xbb\xbf" + data.encode("utf-8")
+    path.write_bytes(encoded)
+    return path
 
 
-def _base_data(ctx: Context, lake: Lake, summary: DemoSummary, scale: int, seed: str) -> list[DefectLog]:
+def _steward(ctx: Context, dept_code: str) -> Actor:
+    """The source department's 数据管理员: loads are theirs, not the platform's."""
+    user = ctx.session.scalar(select(User).where(User.username == f"steward.{dept_code}"))
+    if user is None:
+        raise Conflict(f"演示部门 {dept_code} 没有数据管理员账号", details={"dept": dept_code})
+    return actor_for_user(user)
+
+
+def _deliver(
+    ctx: Context, key: str, table: pa.Table, fmt: str, inbox: Path, summary: DemoSummary, *, title: str
+) -> None:
+    from citybrain.ingest.service import resource_load
+
+    resource = get_resource(ctx.session, key)
+    titles = {f.name: f.title for f in resource.fields}
+    path = _export(table, titles, inbox / key, fmt, title=title)
+    dept = ctx.session.get(Department, resource.dept_id)
+    assert dept is not None
+    as_steward = Context(session=ctx.session, actor=_steward(ctx, dept.code), settings=ctx.settings)
+    load = resource_load(as_steward, key, path)
+    if load.version is None:
+        raise Conflict(f"演示数据 {key} 未能归集：{load.error}", details={"load_id": load.id})
+    summary.rows[key] = load.rows_accepted
+    summary.quarantined[key] = load.rows_quarantined
+
+
+def _base_data(ctx: Context, inbox: Path, summary: DemoSummary, scale: int, seed: str) -> list[DefectLog]:
+    import random
+
     population, pop_log = generate_population(scale, seed=seed, defect_rate=DEFECT_RATE)
     entities, ent_log = generate_legal_entities(population, pop_log, seed=seed, defect_rate=DEFECT_RATE)
     credit, credit_log = generate_credit_records(entities, ent_log, seed=seed, defect_rate=DEFECT_RATE)
     licenses, lic_log = generate_licenses(population, pop_log, entities, ent_log, seed=seed, defect_rate=DEFECT_RATE)
     places, place_log = generate_places(max(200, scale // 5), seed=seed, defect_rate=DEFECT_RATE)
-    import random
-
     copy, copy_log = population_copy_civil_affairs(
         population, random.Random(f"citybrain.demo.copy:{seed}"), exclude_rows=pop_log.rows()
     )
-    source = {"source": f"演示数据生成器（种子 {seed}，规模 {scale}）"}
     for key, table in (
         ("population", population),
         ("legal_entities", entities),
@@ -278,14 +359,10 @@ def _base_data(ctx: Context, lake: Lake, summary: DemoSummary, scale: int, seed:
         ("places", places),
         ("civil_affairs_residents", copy),
     ):
-        _write(ctx, lake, key, table, source, summary)
+        _deliver(ctx, key, table, DELIVERY[key], inbox, summary, title=f"{key}（演示数据，种子 {seed}）")
     return [pop_log, ent_log, credit_log, lic_log, place_log, copy_log]
 
 
-def _gazette_data(ctx: Context, lake: Lake, summary: DemoSummary) -> None:
+def _gazette_data(ctx: Context, inbox: Path, summary: DemoSummary) -> None:
     for table, _spec in demo_catalog.gazette_resources():
-        lineage = {
-            "source": f"{table.source_department}《{table.document_number}》",
-            "source_file": table.source_file,
-        }
-        _write(ctx, lake, table.key, as_arrow(table.key), lineage, summary)
+        _deliver(ctx, table.key, as_arrow(table.key), "csv-bom", inbox, summary, title=table.title)

@@ -155,7 +155,7 @@ def department(code: str) -> DemoDepartment:
 MAJOR_DEPARTMENTS: tuple[str, ...] = (
     "sjj", "spj", "rx12345", "gaj", "scjgj", "swj", "zrzyj", "sthjj", "cgj", "mzj", "rsj", "wjw", "fgw",
     "gxj", "zjj", "jtj", "yjj", "xfzd", "tjj", "gdj", "lysjj", "lygxj", "lyspj", "lyzrzyj", "lyswj",
-    "lytjj", "lysthjj", "lyyjj", "tncgj",
+    "lytjj", "lysthjj", "lyyjj", "tncgj", "zfb", "sfj", "lyslj",
 )  # fmt: skip
 
 #: Grid operators (网格员): street code → the department they work for.
