@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -54,8 +55,11 @@ def test_hotline_ticket_is_revisited_and_an_unsatisfied_caller_reopens_it(
     case = run(service.case_show, case_id)
     assert case.source == "hotline" and case.stage == "accept" and case.grid_id == GRID and len(case.reports) == 1
 
-    run(service.case_accept, case_id, actor=city.operator)
-    run(service.case_register, case_id, actor=city.operator)
+    accepted = run(service.case_accept, case_id, actor=city.operator, now=case.reported_at + timedelta(hours=2))
+    # 受理 within its half working day; the 30-minute 立案+派遣 clock starts at the 受理
+    assert accepted.stage == "dispatch" and accepted.dispatch_due_at == accepted.accepted_at + timedelta(minutes=30)
+    assert accepted.timer_state == "on_time"
+    run(service.case_register, case_id, actor=city.operator, now=accepted.accepted_at + timedelta(minutes=5))
     run(service.case_dispatch, case_id, actor=city.operator)
     _dispose_and_verify(run, city, case_id)
     with pytest.raises(Conflict) as refused:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, or_, select, true
 from citybrain.actions import Context, action
 from citybrain.auth.rules import Role
 from citybrain.cases.codes import load_codes, make_component_id
-from citybrain.cases.enums import CaseAction, CaseState, allowed_actions
+from citybrain.cases.enums import HOTLINE, CaseAction, CaseState, allowed_actions
 from citybrain.cases.models import Attachment, Case, CaseEvent, Component, GridArea, Notification, Outbox, Report
 from citybrain.cases.permissions import visible_filter
 from citybrain.cases.routing import LOCALITY, Target, assign, manual_target, route, space
@@ -76,6 +76,12 @@ def case_accept(ctx: Context, ref: str, *, version: int | None = None, now: date
     case = get_case(ctx.session, ref)
     ctx.authorize("case_accept", case)
     transition(ctx, case, A.ACCEPT, audit_name="case_accept", version=version, now=now)
+    if case.source == HOTLINE:
+        # a 12345 ticket has its own 受理 limit; 立案+派遣 is counted from the 受理, not from the call
+        moment = case.accepted_at or utcnow()
+        case.dispatch_due_at = stage_deadline(case, Stage.DISPATCH, moment)
+        refresh_timer(case, moment)
+        flush(ctx.session, case)
     return case
 
 

@@ -14,7 +14,7 @@ So a change and its audit entry commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -58,15 +58,24 @@ def _clock(case: Case) -> tuple[Stage, datetime | None, datetime | None] | None:
     if state in (CaseState.REPORTED, CaseState.ACCEPTED):
         if case.source == HOTLINE and case.accepted_at is None and case.accept_due_at is not None:
             return Stage.ACCEPT, case.accept_due_at, case.reported_at
-        return Stage.DISPATCH, case.dispatch_due_at, case.reported_at
+        return Stage.DISPATCH, case.dispatch_due_at, _dispatch_start(case)
     if state is CaseState.REGISTERED:
-        return Stage.DISPATCH, case.dispatch_due_at, case.registered_at or case.reported_at
+        return Stage.DISPATCH, case.dispatch_due_at, _dispatch_start(case)
     if state in (CaseState.DISPATCHED, CaseState.SIGNED):
         return Stage.DISPOSE, case.dispose_due_at, case.dispose_started_at
     if state is CaseState.FEEDBACK:
         return Stage.VERIFY, case.verify_due_at, case.feedback_at
     # 挂账 stops the clock (the register is reviewed instead); finished stages have none
     return None
+
+
+def _dispatch_start(case: Case) -> datetime | None:
+    """When the 立案+派遣 clock started: 上报, the hotline's 受理, or the last 回退 — whichever set the
+    deadline. The limit is in calendar minutes, so the deadline minus the limit gives it back exactly."""
+    limit = stage_limit(case, Stage.DISPATCH)
+    if case.dispatch_due_at is not None and not limit.unit.is_working:
+        return case.dispatch_due_at - timedelta(minutes=limit.value)
+    return case.reported_at
 
 
 def timer_of(case: Case, now: datetime) -> TimerState | None:
