@@ -23,11 +23,21 @@ def _submit(client: Any, city: City, **form: str) -> str:
 def test_citizen_reports_by_address_and_follows_the_status(client: Any, city: City) -> None:
     form = client.get("/report")
     assert form.status_code == 200 and "市民随手拍" in form.text and "<optgroup" in form.text
-    request_id = _submit(client, city, description="延陵西路边上井盖缺失了很危险", address_string="钟楼区延陵西路")
+    sent = client.post(
+        "/report",
+        data={"description": "延陵西路边上井盖缺失了很危险", "address_string": "钟楼区延陵西路"},
+        files={"photo": ("jinggai.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 32, "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    request_id = sent.headers["location"].split("/")[-1].split("?")[0]
     status = client.get(f"/report/status/{request_id}?new=1")
     assert status.status_code == 200 and request_id in status.text and "办理中" in status.text
     assert "提交成功" in status.text
     assert client.get(f"/report/status?id={request_id}", follow_redirects=False).status_code == 303
+    login(client, "zuoxi")
+    assert "jinggai.jpg" in client.get(f"/cases/{request_id}").text
+    client.post("/logout")
     missing = client.post("/report", data={"description": "这里有问题"}, follow_redirects=False)
     assert missing.status_code == 422 and "坐标" in missing.text
 

@@ -12,6 +12,7 @@ publicly never includes the reporter's name, phone or e-mail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from citybrain.cases.codes import load_codes
 from citybrain.cases.enums import CaseState
 from citybrain.cases.intake import intake, locate
 from citybrain.cases.models import Case, Report
-from citybrain.cases.schemas import ReportIn
+from citybrain.cases.schemas import Photo, ReportIn
 from citybrain.db import utcnow
 from citybrain.errors import Invalid, NotFound, parse
 from citybrain.org.models import Department
@@ -100,7 +101,9 @@ def open311_service_list(ctx: Context, service_code: str | None = None) -> Any:
 
 
 @action("open311_request_create")
-def open311_request_create(ctx: Context, data: RequestIn, *, now: datetime | None = None) -> dict[str, Any]:
+def open311_request_create(
+    ctx: Context, data: RequestIn, *, photos: Sequence[Photo] = (), now: datetime | None = None
+) -> dict[str, Any]:
     """``POST requests``: a 随手拍 report; it may join an existing case (same id returned)."""
     ctx.authorize("open311_request_create")
     name = " ".join(p for p in (data.last_name, data.first_name) if p) or None
@@ -140,7 +143,8 @@ def open311_request_create(ctx: Context, data: RequestIn, *, now: datetime | Non
             or None,
         },
     )
-    result = intake(ctx, report, locate(ctx.session, report), audit_name="open311_request_create", now=now)
+    where = locate(ctx.session, report)
+    result = intake(ctx, report, where, audit_name="open311_request_create", photos=photos, now=now)
     notice = "已合并到同一问题的已有案件" if result.merged else "已受理上报，感谢您的参与"
     if result.needs_human:
         notice += "；分类将由工作人员确认"

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from citybrain.cases import kpi, open311, service, supervision
 from citybrain.cases.enums import ACTION_LABELS, STATE_LABELS, CaseAction, CaseState
-from citybrain.cases.schemas import CaseQuery
+from citybrain.cases.schemas import CaseQuery, Photo
 from citybrain.errors import CityBrainError, parse
 from citybrain.web.api.cases import run_step
 from citybrain.web.deps import Ctx
@@ -293,7 +293,7 @@ def report_form(ctx: Ctx, request: Request, error: str | None = None) -> Respons
 
 
 @router.post("/report")
-def report_submit(
+async def report_submit(
     ctx: Ctx,
     request: Request,
     description: Annotated[str, Form()] = "",
@@ -303,6 +303,7 @@ def report_submit(
     service_code: Annotated[str, Form()] = "",
     phone: Annotated[str, Form()] = "",
     first_name: Annotated[str, Form()] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     raw = {
         "description": description,
@@ -315,7 +316,12 @@ def report_submit(
     }
     try:
         data = parse(open311.RequestIn, {k: v.strip() for k, v in raw.items() if v.strip()})
-        created = open311.open311_request_create(ctx, data)
+        photos = []
+        if photo is not None and photo.filename:
+            content = await photo.read()
+            if content:
+                photos.append(Photo(filename=photo.filename, content_type=photo.content_type or "", data=content))
+        created = open311.open311_request_create(ctx, data, photos=photos)
     except CityBrainError as exc:
         if exc.http_status in (401, 403):
             raise
