@@ -536,3 +536,14 @@ def test_steward_rules_may_use_standard_code_lists_and_visible_references(
         run(rule_create, "persons", RuleIn(spec=ref), actor=city["steward"])
     report = run(quality_run, "persons", actor=city["steward"])
     assert next(r for r in report.results if r.rule_id == "sex_std").failed == 0
+
+
+def test_concurrent_runs_do_not_duplicate_tickets(run: Any, city: dict[str, Any]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    load(city, DEFECTIVE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(run, quality_run, "persons", actor=city["steward"]) for _ in range(2)]
+        reports = [f.result() for f in futures]
+    assert sorted(r.tickets_opened for r in reports) == [0, 4]
+    assert len(run(ticket_list, status="open", actor=city["steward"])) == 4

@@ -338,6 +338,10 @@ def _execute(ctx: Context, resource: Resource, version: int | None, *, created_b
             )
     ctx.session.flush()
     _prune_failures(ctx, resource)
+    # two runs of one resource must not both open a ticket for the same rule: on PostgreSQL the second
+    # waits here for the first to commit, then sees its tickets (SQLite already serialises writers).
+    # NO KEY UPDATE, since both runs already hold KEY SHARE on the row through their foreign keys.
+    ctx.session.execute(select(Resource.id).where(Resource.id == resource.id).with_for_update(key_share=True))
     opened, closed = tickets.sync_after_run(ctx, resource, run, ev)
     run.tickets_opened, run.tickets_closed = opened, closed
     run.elapsed_s = round(time.perf_counter() - started, 3)
