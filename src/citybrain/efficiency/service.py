@@ -829,8 +829,19 @@ def result_checksum(result: EvaluationResult) -> str:
     ):
         for c in cols:
             digest.update(f"\x1e{c}\x1d".encode())
-            digest.update("\x1f".join(map(str, frame[c].tolist())).encode("utf-8"))
+            digest.update(_joined(frame[c]))
     return digest.hexdigest()
+
+
+def _joined(col: pd.Series) -> bytes | memoryview:
+    """The column's values as text joined by a unit separator, built by Arrow in C++ (no Python strings)."""
+    import pyarrow.compute as pc
+
+    arr = pa.chunked_array([pa.array(col.astype(str), pa.string())]).combine_chunks().fill_null("")
+    if len(arr) == 0:
+        return b""
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(arr)], pa.int32()), arr), "\x1f")[0]
+    return memoryview(joined.as_buffer())
 
 
 @action("efficiency_run")
