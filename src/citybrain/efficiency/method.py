@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from citybrain.efficiency.params import CLASSES, INDICATOR_NAMES, INDICATORS, Params
 from citybrain.efficiency.prepare import EvaluationInputs, Prepared, prepare
@@ -492,10 +493,9 @@ def _breakdown(
     )
     con = duckdb.connect()
     try:
-        con.register("units", units)
-        con.register("events", best)
-        con.register("ov", overrides)
-        con.register("members", members)
+        # as Arrow tables: DuckDB scans them natively, where pandas' string columns go value by value
+        for name, frame in (("units", units), ("events", best), ("ov", overrides), ("members", members)):
+            con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
         sql = f"""
         WITH ev AS (
             SELECT unit_id,
