@@ -41,6 +41,7 @@ from citybrain.demo import catalog as demo_catalog
 from citybrain.demo.departments import demo_users, departments
 from citybrain.demo.entities import generate_credit_records, generate_legal_entities, generate_licenses
 from citybrain.demo.people import DefectLog, generate_population, population_copy_civil_affairs
+from citybrain.demo.sharing import build_sharing
 from citybrain.demo.spatial import generate_places
 from citybrain.errors import Conflict
 from citybrain.gazettes.tables import as_arrow
@@ -69,6 +70,7 @@ class DemoSummary:
     resources: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
+    sharing: dict[str, int] = field(default_factory=dict)
     defects: dict[str, dict[str, int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     reused: bool = False
@@ -83,6 +85,7 @@ class DemoSummary:
             "resources": self.resources,
             "rows": self.rows,
             "quarantined": self.quarantined,
+            "sharing": self.sharing,
             "defects": self.defects,
             "timings_s": self.timings,
         }
@@ -123,6 +126,15 @@ def _clear(settings: Settings) -> None:
 
 def _existing(session: Any) -> bool:
     return session.scalar(select(User.id).where(User.username == "admin")) is not None
+
+
+def _timed(summary: DemoSummary, name: str, echo: Callable[[str], None], fn: Callable[[], Any]) -> Any:
+    """A step that opens its own units of work (one per action, as requests would)."""
+    started = time.perf_counter()
+    result = fn()
+    summary.timings[name] = round(time.perf_counter() - started, 3)
+    echo(f"  ✓ {name}（{summary.timings[name]:.1f} 秒）")
+    return result
 
 
 class _Steps:
@@ -188,6 +200,7 @@ def build_demo(
     logs: list[DefectLog] = steps.run("data 基础库归集", lambda ctx: _base_data(ctx, inbox, summary, scale, seed))
     steps.run("gazettes 公报数据归集", lambda ctx: _gazette_data(ctx, inbox, summary))
 
+    summary.sharing = _timed(summary, "sharing 共享交换", echo, lambda: build_sharing(db, settings, seed))
     defects_file = home / "demo" / "defects.json"
     defects_file.parent.mkdir(parents=True, exist_ok=True)
     defects_file.write_text(
