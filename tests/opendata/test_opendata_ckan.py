@@ -63,6 +63,7 @@ def test_package_search_chinese_text_fq_facets_paging(remote: ckanapi.RemoteCKAN
     fq = remote.action.package_search(fq='organization:jtj tags:"许可"')
     assert [r["name"] for r in fq["results"]] == ["stop-permits"]
     assert remote.action.package_search(fq="-tags:许可")["count"] == 1
+    assert [r["name"] for r in remote.action.package_search(q="tags:许可 站点")["results"]] == ["stop-permits"]
     faceted = remote.action.package_search(**{"facet.field": ["organization", "tags", "open_type", "res_format"]})
     assert faceted["facets"]["organization"] == {"jtj": 2}
     assert faceted["facets"]["open_type"] == {"无条件开放": 1, "有条件开放": 1}

@@ -249,7 +249,7 @@ def _text_hits(index: _Index, query: str) -> frozenset[int] | None:
     return result
 
 
-_FIELDS = (
+FQ_FIELDS = _FIELDS = (
     "organization",
     "dept",
     "groups",

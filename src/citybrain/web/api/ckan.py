@@ -267,11 +267,16 @@ def package_list(ctx: Context, params: dict[str, Any], base: str) -> Any:
 @handler("package_search")
 def package_search(ctx: Context, params: dict[str, Any], base: str) -> Any:
     facet_fields = _list(params.get("facet.field"), "facet.field")
+    # Solr lets clients put field queries in q ("tags:公交 客流"); they are filters here
+    words, fields = [], []
+    for token in str(params.get("q") or "").split():
+        name = token.lstrip("+-").split(":", 1)[0]
+        (fields if ":" in token and name in search.FQ_FIELDS else words).append(token)
+    raw_fq = params.get("fq")
+    fq = " ".join(_list(raw_fq, "fq")) if isinstance(raw_fq, list) else str(raw_fq or "")
     query = search.Query(
-        q=str(params.get("q") or ""),
-        fq=" ".join(_list(params.get("fq"), "fq"))
-        if isinstance(params.get("fq"), list)
-        else str(params.get("fq") or ""),
+        q=" ".join(words),
+        fq=" ".join([fq, *fields]).strip(),
         rows=_int(params, "rows", 10, high=1000),
         start=_int(params, "start", 0),
         sort=str(params.get("sort") or ""),
