@@ -184,3 +184,16 @@ def test_demo_data_are_deterministic_for_a_seed(built, tmp_path) -> None:
 
 def _checksums(lake: Lake) -> dict[str, str]:
     return {key: lake.current(key).checksum for key in ("population", "legal_entities", "places")}  # type: ignore[union-attr]
+
+
+def test_demo_has_requests_grants_refusals_and_an_anomaly(demo, demo_db) -> None:
+    from citybrain.share.models import ShareAlert, ShareGrant, ShareRequest
+
+    with demo_db.session() as s:
+        statuses = Counter(r.status for r in s.scalars(select(ShareRequest)))
+        grants = list(s.scalars(select(ShareGrant)))
+        alerts = {a.kind for a in s.scalars(select(ShareAlert))}
+    assert statuses["refused"] >= 1 and len(grants) >= 2
+    assert sum(statuses.values()) - statuses["refused"] - len(grants) >= 1  # one still waits for approval
+    assert "key_enumeration" in alerts
+    assert demo.sharing["grants"] == len(grants)
