@@ -105,3 +105,25 @@ def test_controls_are_labelled(client: Any, published: World) -> None:
         ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html))
         labelled = set(re.findall(r'<label for="([^"]+)"', html))
         assert ids <= labelled, (path, ids - labelled)
+
+
+def test_steward_submits_and_cdo_approves_on_the_portal(client: Any, world: World, run: Any) -> None:
+    from citybrain.opendata import service
+    from citybrain.opendata.schemas import DatasetPrepare
+
+    run(service.open_dataset_prepare, DatasetPrepare(resource="bus_stops", name="stops"), actor=world.steward)
+    login(client, "jt_steward")
+    page = client.get("/portal/batches").text
+    assert "本部门待提交的数据集" in page and "stops" in page
+    assert client.post("/portal/batches", data={"title": "", "datasets": ["stops"]}).status_code == 422
+    client.post("/portal/batches", data={"title": "第一批", "datasets": ["stops"]})
+    assert "批准开放" not in client.get("/portal/batches").text, "only the CDO decides"
+    client.post("/logout")
+    login(client, "cdo")
+    page = client.get("/portal/batches").text
+    assert "第一批" in page and "站长姓名（脱敏）" in page and "批准开放" in page
+    batch_id = run(service.open_batch_list, actor=world.cdo)[0].id
+    client.post(f"/portal/batches/{batch_id}/decide", data={"decision": "approve", "reason": "同意"})
+    assert client.get("/portal/datasets/stops").status_code == 200
+    client.post("/logout")
+    assert "公交站点客流" in client.get("/portal/datasets", params={"q": "公交"}).text

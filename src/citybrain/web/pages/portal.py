@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from citybrain.auth import service as auth
+from citybrain.auth.rules import Role
 from citybrain.auth.schemas import UserCreate
 from citybrain.errors import CityBrainError, NotAuthenticated, NotAuthorized, NotFound, parse
 from citybrain.opendata import charts, ckan, search, service
@@ -168,6 +169,20 @@ register(
         "portal.rv.none": {"zh": "没有待审核的申请", "en": "Nothing to review"},
         "portal.rv.applicant": {"zh": "申请人", "en": "Applicant"},
         "portal.all": {"zh": "全部", "en": "All"},
+        "portal.batches": {"zh": "开放目录审核", "en": "Open-catalog batches"},
+        "portal.b.drafts": {"zh": "本部门待提交的数据集", "en": "Drafts of your department"},
+        "portal.b.title": {"zh": "批次名称", "en": "Batch title"},
+        "portal.b.submit": {"zh": "提交首席数据官审核", "en": "Submit for approval"},
+        "portal.b.pending": {"zh": "待审核批次", "en": "Batches awaiting approval"},
+        "portal.b.decided": {"zh": "已处理批次", "en": "Decided batches"},
+        "portal.b.approve": {"zh": "批准开放", "en": "Approve"},
+        "portal.b.reject": {"zh": "退回", "en": "Send back"},
+        "portal.b.reason": {"zh": "退回原因 / 审核意见", "en": "Reason / note"},
+        "portal.b.none": {"zh": "暂无", "en": "None"},
+        "portal.b.fields": {"zh": "开放字段", "en": "Published fields"},
+        "portal.b.by": {"zh": "提交人", "en": "Submitted by"},
+        "portal.st.submitted": {"zh": "待审核", "en": "Submitted"},
+        "portal.st.rejected": {"zh": "已退回", "en": "Sent back"},
     }
 )
 
@@ -184,6 +199,8 @@ def _nav(ctx: Ctx) -> list[tuple[str, str]]:
         items.append((f"{PORTAL}/account", "portal.account"))
     if ctx.allowed("open_application_decide"):
         items.append((f"{PORTAL}/review", "portal.review"))
+    if ctx.actor.is_authenticated and ctx.allowed("open_batch_list"):
+        items.append((f"{PORTAL}/batches", "portal.batches"))
     return items
 
 
@@ -604,3 +621,72 @@ def metrics(ctx: Ctx, request: Request) -> Response:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+# -- open-catalog batches (steward submits, chief data officer approves) ----------------------------
+
+
+def _batches_page(ctx: Ctx, request: Request, status_code: int = 200, **extra: Any) -> Response:
+    from sqlalchemy import select
+
+    if not ctx.actor.is_authenticated:
+        return _login_redirect(request.url.path)
+    batches = service.open_batch_list(ctx)
+    ids = {i for b in batches for i in b.dataset_ids}
+    drafts_q = select(OpenDataset).where(OpenDataset.status.in_((DatasetStatus.DRAFT, DatasetStatus.WITHDRAWN)))
+    if not (ctx.actor.kind == "system" or ctx.actor.roles & {Role.ADMIN, Role.CDO}):
+        drafts_q = drafts_q.where(OpenDataset.dept_id == ctx.actor.dept_id)
+    drafts = list(ctx.session.scalars(drafts_q.order_by(OpenDataset.name))) if ctx.allowed("open_batch_submit") else []
+    return page(
+        ctx,
+        request,
+        "batches.html",
+        {
+            "batches": batches,
+            "datasets": _titles(ctx, ids),
+            "drafts": drafts,
+            "can_decide": ctx.allowed("open_batch_approve"),
+            "describe": lambda f: f"{f.get('title') or f['name']}" + ("（脱敏）" if f.get("mask") else ""),
+            **extra,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(f"{PORTAL}/batches")
+def batches(ctx: Ctx, request: Request) -> Response:
+    return _batches_page(ctx, request)
+
+
+@router.post(f"{PORTAL}/batches")
+async def batch_submit(ctx: Ctx, request: Request) -> Response:
+    form = await request.form()
+    try:
+        service.open_batch_submit(ctx, str(form.get("title") or ""), [str(v) for v in form.getlist("datasets")])
+    except CityBrainError as exc:
+        ctx.session.rollback()
+        if isinstance(exc, NotAuthenticated | NotAuthorized):
+            raise
+        return _batches_page(ctx, request, 422, error=exc.message)
+    return RedirectResponse(f"{PORTAL}/batches", status_code=303)
+
+
+@router.post(f"{PORTAL}/batches/{{batch_id}}/decide")
+def batch_decide(
+    ctx: Ctx,
+    request: Request,
+    batch_id: str,
+    decision: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        if decision == "approve":
+            service.open_batch_approve(ctx, batch_id, reason)
+        else:
+            service.open_batch_reject(ctx, batch_id, reason)
+    except CityBrainError as exc:
+        ctx.session.rollback()
+        if isinstance(exc, NotAuthenticated | NotAuthorized):
+            raise
+        return _batches_page(ctx, request, 422, error=exc.message)
+    return RedirectResponse(f"{PORTAL}/batches", status_code=303)
