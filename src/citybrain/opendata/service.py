@@ -62,6 +62,8 @@ from citybrain.org.models import Department
 OPENABLE = (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value)
 #: rows one anonymous datastore_search call may return (CKAN's default cap is 32,000; phones need far fewer)
 PUBLIC_MAX_ROWS = 1000
+#: rows above which XLSX downloads are refused in favour of CSV
+XLSX_MAX_ROWS = 200_000
 _TZ = ZoneInfo("Asia/Shanghai")
 
 _lakes: dict[Path, Lake] = {}
@@ -671,6 +673,12 @@ def open_dataset_download(ctx: Context, ref: str, fmt: str) -> Download:
     version = q.resolve_version(lake, ds)
     if app is not None and version.rows > app.max_rows * 1000:
         raise Invalid("数据量超出您的授权范围，请使用接口分页获取", details={"rows": version.rows})
+    if fmt == "xlsx" and version.rows > XLSX_MAX_ROWS:
+        # an Excel workbook is built in memory; past this size CSV streams and Excel still opens it
+        raise Invalid(
+            f"数据共 {version.rows:,} 行，超过 Excel 下载上限 {XLSX_MAX_ROWS:,} 行，请下载 CSV",
+            details={"rows": version.rows, "max_rows": XLSX_MAX_ROWS},
+        )
     served = q.served_fields(ds, dataset_resource(ctx.session, ds), version)
     key = pseudonym_key(ctx)
     count_usage(ctx, ds, "download", ctx.actor.token_id)

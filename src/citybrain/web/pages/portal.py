@@ -338,7 +338,9 @@ def dataset_page(ctx: Ctx, request: Request, name: str) -> Response:
     restricted = None
     if version is not None:
         try:
-            preview = service.open_dataset_rows(ctx, ds.id, limit=10, total=False, count=False)
+            # a 有条件开放 preview is a use of the applicant's grant: audited like an API call
+            conditional = ds.open_type == "有条件开放"
+            preview = service.open_dataset_rows(ctx, ds.id, limit=10, total=False, count=conditional)
             profiles = q.column_profiles(lake, version, served)
         except (NotAuthorized, NotAuthenticated) as exc:
             restricted = exc.message
