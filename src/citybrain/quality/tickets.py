@@ -273,6 +273,10 @@ def ticket_reject(ctx: Context, ref: str, reason: str) -> TicketDetail:
     ctx.authorize("ticket_reject", ticket)
     if not (reason or "").strip():
         raise Invalid("驳回整改工单必须说明理由", details={"field": "reason"})
+    # the same lock a run takes before settling tickets, so a rejection and an automatic closure
+    # cannot both win; the status is read again under it
+    ctx.session.execute(select(Resource.id).where(Resource.id == ticket.resource_id).with_for_update(key_share=True))
+    ctx.session.refresh(ticket)
     if not can_move(TICKET_TRANSITIONS, ticket.status, TicketStatus.REJECTED):
         raise Conflict(
             f"工单 {ticket.number} 当前状态为「{ticket.status}」，只能驳回待整改的工单",
