@@ -23,6 +23,7 @@ from citybrain.settings import Settings
 from citybrain.standards.checks import check_citizen_id
 
 SCALE = 300
+CASES = 80
 
 
 class Built:
@@ -31,7 +32,7 @@ class Built:
     def __init__(self, home: Path) -> None:
         self.settings = Settings(home=home, log_json=False)
         self.db = Database(self.settings.resolved_database_url)
-        self.summary = build_demo(SCALE, settings=self.settings, database=self.db, echo=lambda _msg: None)
+        self.summary = build_demo(SCALE, settings=self.settings, database=self.db, echo=lambda _msg: None, cases=CASES)
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +176,7 @@ def test_demo_data_are_deterministic_for_a_seed(built, tmp_path) -> None:
         s = Settings(home=home, log_json=False)
         database = Database(s.resolved_database_url)
         try:
-            build_demo(SCALE, settings=s, database=database, echo=lambda _msg: None)
+            build_demo(SCALE, settings=s, database=database, echo=lambda _msg: None, cases=0)
         finally:
             database.dispose()
         checksums.append(_checksums(Lake(s.lake_dir)))
@@ -197,3 +198,14 @@ def test_demo_has_requests_grants_refusals_and_an_anomaly(demo, demo_db) -> None
     assert sum(statuses.values()) - statuses["refused"] - len(grants) >= 1  # one still waits for approval
     assert "key_enumeration" in alerts
     assert demo.sharing["grants"] == len(grants)
+
+
+def test_demo_has_cases_in_many_states_from_every_channel(demo, demo_db) -> None:
+    from citybrain.cases.models import Case, Report
+
+    with demo_db.session() as s:
+        cases = list(s.scalars(select(Case)))
+        channels = set(s.scalars(select(Report.channel)))
+    assert len(cases) == demo.cases["total"] >= CASES * 0.9  # a few merge into earlier reports
+    assert len({c.state for c in cases}) >= 5
+    assert len(channels) >= 3

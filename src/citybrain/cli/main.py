@@ -63,13 +63,14 @@ def demo(
     scale: int = typer.Option(None, help="persons in the 人口 base library (default: CITYBRAIN_SEEDS_SCALE)"),
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve the demo city when built"),
     rebuild: bool = typer.Option(False, help="delete and rebuild an existing demo"),
+    cases: int = typer.Option(None, help="一网统管 cases to generate (default: a third of the scale, at least 300)"),
 ) -> None:
     """Build the deterministic demo city of 常州 under CITYBRAIN_HOME, then serve it."""
     from citybrain.demo.builder import CREDENTIALS, build_demo
     from citybrain.errors import CityBrainError
 
     try:
-        summary = build_demo(scale=scale, rebuild=rebuild, echo=console.print)
+        summary = build_demo(scale=scale, rebuild=rebuild, echo=console.print, cases=cases)
     except CityBrainError as exc:
         fail(exc)
     _print_accounts(summary.home / CREDENTIALS)

@@ -71,6 +71,8 @@ class DemoSummary:
     rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     sharing: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, Any] = field(default_factory=dict)
+    published: list[str] = field(default_factory=list)
     defects: dict[str, dict[str, int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     reused: bool = False
@@ -86,6 +88,8 @@ class DemoSummary:
             "rows": self.rows,
             "quarantined": self.quarantined,
             "sharing": self.sharing,
+            "cases": self.cases,
+            "published": self.published,
             "defects": self.defects,
             "timings_s": self.timings,
         }
@@ -161,6 +165,7 @@ def build_demo(
     settings: Settings | None = None,
     database: Database | None = None,
     echo: Callable[[str], None] = print,
+    cases: int | None = None,
 ) -> DemoSummary:
     """Build (or reuse) the demo city and return what was built."""
     settings = settings or get_settings()
@@ -201,6 +206,9 @@ def build_demo(
     steps.run("gazettes 公报数据归集", lambda ctx: _gazette_data(ctx, inbox, summary))
 
     summary.sharing = _timed(summary, "sharing 共享交换", echo, lambda: build_sharing(db, settings, seed))
+    summary.published = steps.run("opendata 开放数据", _publish)
+    n_cases = cases if cases is not None else max(300, scale // 3)
+    summary.cases = steps.run("cases 一网统管", lambda ctx: _cases(ctx, n_cases, seed))
     defects_file = home / "demo" / "defects.json"
     defects_file.parent.mkdir(parents=True, exist_ok=True)
     defects_file.write_text(
@@ -379,3 +387,17 @@ def _base_data(ctx: Context, inbox: Path, summary: DemoSummary, scale: int, seed
 def _gazette_data(ctx: Context, inbox: Path, summary: DemoSummary) -> None:
     for table, _spec in demo_catalog.gazette_resources():
         _deliver(ctx, table.key, as_arrow(table.key), "csv-bom", inbox, summary, title=table.title)
+
+
+def _cases(ctx: Context, count: int, seed: str) -> dict[str, Any]:
+    """The demo grid over 常州's districts, routing rules, and ``count`` cases through every channel and state."""
+    from citybrain.cases.demo import seed_cases
+
+    return seed_cases(ctx, count=count, seed=int.from_bytes(seed.encode(), "big") % (2**31))
+
+
+def _publish(ctx: Context) -> list[str]:
+    """Every loaded 无条件/有条件开放 resource onto the portal, in one batch the platform approves."""
+    from citybrain.opendata.service import publish_demo
+
+    return publish_demo(ctx)

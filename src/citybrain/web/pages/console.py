@@ -30,7 +30,14 @@ def home(ctx: Ctx, request: Request) -> Response:
 
 
 def _has_portal(request: Request) -> bool:
-    return any(getattr(r, "path", "") == "/portal" for r in request.app.routes)
+    # url_path_for sees routes added through include_router too, whatever FastAPI keeps in app.routes
+    from starlette.routing import NoMatchFound
+
+    try:
+        request.app.url_path_for("portal_home")
+    except NoMatchFound:
+        return False
+    return True
 
 
 @router.get("/login")

@@ -233,7 +233,7 @@ def _depts(ctx: Ctx) -> dict[str, Department]:
 # -- home and search -------------------------------------------------------------------------------
 
 
-@router.get(PORTAL)
+@router.get(PORTAL, name="portal_home")
 def home(ctx: Ctx, request: Request) -> Response:
     metrics = service.open_metrics_show(ctx, exact=False)
     recent = service.open_dataset_search(
