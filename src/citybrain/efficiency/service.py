@@ -708,7 +708,6 @@ def _forward_objection(ctx: Context, obj: Objection) -> None:
             evidence=f"工业企业效益综合评价数据核对异议 {obj.id}",
         ),
     )
-    obj.reply = None
     obj.field = field
     # remembered in the message trail so the office can follow it in the quality service
     obj.message = f"{obj.message}\n（已转数据异议 {getattr(created, 'number', '')}）"
