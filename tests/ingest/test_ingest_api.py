@@ -129,7 +129,10 @@ def test_cli_load_with_progress_then_loads_quarantine_resubmit_versions(
     from citybrain.cli import common
     from citybrain.cli.main import app
 
-    monkeypatch.setattr(common.console, "width", 200)  # tables are not wrapped into the test's narrow terminal
+    # a wide terminal for this test only: setting console.width would outlive it (monkeypatch restores the
+    # width it read, 80, as a fixed width for every later test)
+    monkeypatch.setattr(common.console, "_width", None)
+    monkeypatch.setenv("COLUMNS", "200")
 
     w = world(factory)
     good, bad = uscc(), uscc()

@@ -181,7 +181,9 @@ def token(grant_id: str, as_user: str = AS_OPTION) -> None:
 
     with unit_of_work(as_user) as ctx:
         out = service.grant_token_issue(ctx, grant_id)
-        console.print(f"令牌（仅显示一次，请妥善保存）：{out.token}\n到期：{out.expires_at}")
+        console.print(f"令牌（仅显示一次，请妥善保存），到期 {out.expires_at}：")
+        # the secret alone on its line, never wrapped, so scripts can read it
+        print(out.token)
 
 
 @app.command("query")

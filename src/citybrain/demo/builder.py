@@ -73,6 +73,7 @@ class DemoSummary:
     sharing: dict[str, int] = field(default_factory=dict)
     cases: dict[str, Any] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
+    efficiency: dict[str, Any] = field(default_factory=dict)
     defects: dict[str, dict[str, int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     reused: bool = False
@@ -90,6 +91,7 @@ class DemoSummary:
             "sharing": self.sharing,
             "cases": self.cases,
             "published": self.published,
+            "efficiency": self.efficiency,
             "defects": self.defects,
             "timings_s": self.timings,
         }
@@ -207,6 +209,7 @@ def build_demo(
 
     summary.sharing = _timed(summary, "sharing 共享交换", echo, lambda: build_sharing(db, settings, seed))
     summary.published = steps.run("opendata 开放数据", _publish)
+    summary.efficiency = steps.run("efficiency 亩均效益评价", lambda ctx: _efficiency(ctx, max(1000, scale), seed))
     n_cases = cases if cases is not None else max(300, scale // 3)
     summary.cases = steps.run("cases 一网统管", lambda ctx: _cases(ctx, n_cases, seed))
     defects_file = home / "demo" / "defects.json"
@@ -401,3 +404,19 @@ def _publish(ctx: Context) -> list[str]:
     from citybrain.opendata.service import publish_demo
 
     return publish_demo(ctx)
+
+
+#: the 评价年度 of the demo: 溧政发〔2023〕6号 evaluates the year before it is applied
+EFFICIENCY_YEAR = 2023
+
+
+def _efficiency(ctx: Context, firms: int, seed: str) -> dict[str, Any]:
+    """溧阳's 亩均效益 evaluation: its input resources under their real providers, a year of department
+    data loaded through the connectors, and the year's cycle opened at 数据采集."""
+    from citybrain.efficiency.api_schemas import CycleCreate
+    from citybrain.efficiency.service import efficiency_catalog_install, efficiency_cycle_create, efficiency_demo_load
+
+    installed = efficiency_catalog_install(ctx)
+    loaded = efficiency_demo_load(ctx, EFFICIENCY_YEAR, seed=seed, n_firms=firms)
+    efficiency_cycle_create(ctx, CycleCreate(year=EFFICIENCY_YEAR, params_version="2023"))
+    return {"resources": len(installed), "year": EFFICIENCY_YEAR, "firms": firms, "rows": loaded["rows"]}
