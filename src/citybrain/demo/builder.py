@@ -395,8 +395,22 @@ def _gazette_data(ctx: Context, inbox: Path, summary: DemoSummary) -> None:
 def _cases(ctx: Context, count: int, seed: str) -> dict[str, Any]:
     """The demo grid over 常州's districts, routing rules, and ``count`` cases through every channel and state."""
     from citybrain.cases.demo import seed_cases
+    from citybrain.cases.models import GridArea
+    from citybrain.cases.service import grid_assign_worker, grid_import
+    from citybrain.demo.departments import GRID_STREETS
 
-    return seed_cases(ctx, count=count, seed=int.from_bytes(seed.encode(), "big") % (2**31))
+    grid_import(ctx, demo=True)
+    # each street's 网格员 account looks after the unit grids of that street, so 事项 route to a person
+    workers = 0
+    for street in GRID_STREETS:
+        codes = ctx.session.scalars(
+            select(GridArea.code).where(GridArea.level == "grid", GridArea.code.startswith(street))
+        )
+        for code in codes:
+            grid_assign_worker(ctx, code, f"grid.{street}")
+            workers += 1
+    out = seed_cases(ctx, count=count, seed=int.from_bytes(seed.encode(), "big") % (2**31))
+    return {**out, "grids_with_worker": workers}
 
 
 def _publish(ctx: Context) -> list[str]:
