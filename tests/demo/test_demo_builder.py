@@ -72,7 +72,8 @@ def _accounts(settings) -> dict[str, dict]:  # type: ignore[no-untyped-def]
 def test_demo_has_the_city_departments_and_an_account_for_every_role(demo, demo_settings, demo_db) -> None:
     with demo_db.session() as s:
         names = set(s.scalars(select(Department.name)))
-    assert demo.departments == len(names) >= 40
+    # the demo's own departments, plus any an application adds (亩均效益 brings 溧阳's 科技局 and 金融局)
+    assert len(names) >= demo.departments >= 40
     for name in (
         "常州市大数据管理中心",
         "常州市公安局",
