@@ -43,6 +43,8 @@ from citybrain.quality.rules import (
 
 DEFAULT_SAMPLE_SIZE = 20
 KEY = "__key"
+#: a single Parquet file's row number (0-based), added by DuckDBBackend.load
+FILE_ROW = "__file_row"
 
 #: what a table or reference can be given as
 Source = ir.Table | pa.Table | str | Path | Sequence[str | Path]
@@ -159,6 +161,11 @@ class DuckDBBackend(Backend):
         if isinstance(source, pa.Table):
             return ibis.memtable(source)
         if _is_paths(source):
+            if isinstance(source, str | Path):
+                # one file: its own row numbers are the scan order, free, where row_number() would be a
+                # whole-table window (a third of a keyless run)
+                t = self.con.read_parquet(str(source), table_name=_temp_name(), file_row_number=True)
+                return t.rename({FILE_ROW: "file_row_number"}) if FILE_ROW not in t.columns else t
             paths = [str(p) for p in source] if isinstance(source, list | tuple) else str(source)
             return self.con.read_parquet(paths, table_name=_temp_name())
         raise Invalid("无法读取数据源：应为 Parquet 路径、Arrow 表或 Ibis 表", details={"got": type(source).__name__})
@@ -211,6 +218,11 @@ class SparkBackend(Backend):
             self.session.createDataFrame(source).createOrReplaceTempView(name)
             return self.con.table(name)
         if _is_paths(source):
+            if isinstance(source, str | Path):
+                # one file: its own row numbers are the scan order, free, where row_number() would be a
+                # whole-table window (a third of a keyless run)
+                t = self.con.read_parquet(str(source), table_name=_temp_name(), file_row_number=True)
+                return t.rename({FILE_ROW: "file_row_number"}) if FILE_ROW not in t.columns else t
             paths = [str(p) for p in source] if isinstance(source, list | tuple) else str(source)
             return self.con.read_parquet(paths, table_name=_temp_name())
         raise Invalid("无法读取数据源：应为 Parquet 路径、Arrow 表或 Ibis 表", details={"got": type(source).__name__})
@@ -255,7 +267,12 @@ def _check_rule_ids(rules: Sequence[Rule]) -> None:
 def _with_key(t: ir.Table, key: str | None) -> ir.Table:
     # without a key, rows are numbered in scan order: stable for a file or an Arrow table read whole,
     # not across engines — pass a key column when results must be compared or acted on
-    value = _string(t[key]) if key else (ibis.row_number() + 1).cast("string")
+    if key:
+        value = _string(t[key])
+    elif FILE_ROW in t.columns:
+        value = (t[FILE_ROW] + 1).cast("string")
+    else:
+        value = (ibis.row_number() + 1).cast("string")
     return t.mutate(**{KEY: value})
 
 
