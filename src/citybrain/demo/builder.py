@@ -32,7 +32,7 @@ from citybrain.auth.models import User
 from citybrain.auth.policy import scopes_for_roles
 from citybrain.auth.rules import Role
 from citybrain.auth.schemas import UserCreate
-from citybrain.auth.service import actor_for_user, issue_token, user_create
+from citybrain.auth.service import issue_token, user_create
 from citybrain.bootstrap import init_platform
 from citybrain.catalog.schemas import ResourceCreate
 from citybrain.catalog.service import get_resource, resource_create
@@ -41,7 +41,7 @@ from citybrain.demo import catalog as demo_catalog
 from citybrain.demo.departments import demo_users, departments
 from citybrain.demo.entities import generate_credit_records, generate_legal_entities, generate_licenses
 from citybrain.demo.people import DefectLog, generate_population, population_copy_civil_affairs
-from citybrain.demo.sharing import build_sharing
+from citybrain.demo.sharing import build_sharing, demo_actor
 from citybrain.demo.spatial import generate_places
 from citybrain.errors import Conflict
 from citybrain.gazettes.tables import as_arrow
@@ -150,13 +150,11 @@ class _Steps:
         self.db, self.settings, self.summary, self.echo = db, settings, summary, echo
 
     def run(self, name: str, fn: Callable[[Context], Any]) -> Any:
-        started = time.perf_counter()
-        with self.db.session() as session:
-            ctx = Context(session=session, actor=SYSTEM, settings=self.settings)
-            result = fn(ctx)
-        self.summary.timings[name] = round(time.perf_counter() - started, 3)
-        self.echo(f"  ✓ {name}（{self.summary.timings[name]:.1f} 秒）")
-        return result
+        def in_unit_of_work() -> Any:
+            with self.db.session() as session:
+                return fn(Context(session=session, actor=SYSTEM, settings=self.settings))
+
+        return _timed(self.summary, name, self.echo, in_unit_of_work)
 
 
 def build_demo(
@@ -340,10 +338,7 @@ def _export(table: pa.Table, titles: dict[str, str], path: Path, fmt: str, *, ti
 
 def _steward(ctx: Context, dept_code: str) -> Actor:
     """The source department's 数据管理员: loads are theirs, not the platform's."""
-    user = ctx.session.scalar(select(User).where(User.username == f"steward.{dept_code}"))
-    if user is None:
-        raise Conflict(f"演示部门 {dept_code} 没有数据管理员账号", details={"dept": dept_code})
-    return actor_for_user(user)
+    return demo_actor(ctx.session, f"steward.{dept_code}")
 
 
 def _deliver(

@@ -18,7 +18,7 @@ from citybrain.auth.actor import Actor
 from citybrain.auth.models import User
 from citybrain.auth.service import actor_for_user
 from citybrain.db import Database
-from citybrain.errors import NotFound
+from citybrain.errors import Conflict, NotFound
 from citybrain.lake.store import Lake
 from citybrain.settings import Settings
 from citybrain.share.access import share_lookup, share_verify
@@ -82,16 +82,18 @@ _REQUESTS: list[tuple[str, dict[str, Any], list[tuple[str, ApprovalIn | str]]]] 
 ]  # fmt: skip
 
 
-def _actor(session: Any, username: str) -> Actor:
+def demo_actor(session: Any, username: str) -> Actor:
+    """The demo account ``username`` as an actor: demo steps act as the people who would take them."""
     user = session.scalar(select(User).where(User.username == username))
-    assert user is not None, username
+    if user is None:
+        raise Conflict(f"演示账号 {username} 不存在", details={"username": username})
     return actor_for_user(user)
 
 
 def _in(db: Database, settings: Settings, username: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     # one unit of work per step, like a request: the access actions commit their own audit trail
     with db.session() as session:
-        ctx = Context(session=session, actor=_actor(session, username), settings=settings)
+        ctx = Context(session=session, actor=demo_actor(session, username), settings=settings)
         return fn(ctx, *args, **kwargs)
 
 
