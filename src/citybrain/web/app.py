@@ -41,6 +41,7 @@ ROUTERS = (
     "citybrain.web.pages.quality",
     "citybrain.web.pages.share",
     "citybrain.web.pages.portal",
+    "citybrain.web.pages.opendata",
     "citybrain.web.pages.cases",
     "citybrain.web.pages.efficiency",
 )

@@ -170,6 +170,7 @@ register(
         "portal.rv.applicant": {"zh": "申请人", "en": "Applicant"},
         "portal.all": {"zh": "全部", "en": "All"},
         "portal.batches": {"zh": "开放目录审核", "en": "Open-catalog batches"},
+        "portal.prepare": {"zh": "准备开放", "en": "Prepare a dataset"},
         "portal.b.drafts": {"zh": "本部门待提交的数据集", "en": "Drafts of your department"},
         "portal.b.title": {"zh": "批次名称", "en": "Batch title"},
         "portal.b.submit": {"zh": "提交首席数据官审核", "en": "Submit for approval"},
@@ -199,6 +200,8 @@ def _nav(ctx: Ctx) -> list[tuple[str, str]]:
         items.append((f"{PORTAL}/account", "portal.account"))
     if ctx.allowed("open_application_decide"):
         items.append((f"{PORTAL}/review", "portal.review"))
+    if ctx.actor.is_authenticated and ctx.allowed("open_dataset_prepare"):
+        items.append((f"{PORTAL}/prepare", "portal.prepare"))
     if ctx.actor.is_authenticated and ctx.allowed("open_batch_list"):
         items.append((f"{PORTAL}/batches", "portal.batches"))
     return items
@@ -649,6 +652,7 @@ def _batches_page(ctx: Ctx, request: Request, status_code: int = 200, **extra: A
             "drafts": drafts,
             "can_decide": ctx.allowed("open_batch_approve"),
             "describe": lambda f: f"{f.get('title') or f['name']}" + ("（脱敏）" if f.get("mask") else ""),
+            "prepared": request.query_params.get("prepared"),
             **extra,
         },
         status_code=status_code,
