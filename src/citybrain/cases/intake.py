@@ -344,7 +344,7 @@ def intake(
         reason = "未能确定所属网格，请人工定位"
     elif category.needs_human:
         reason = f"分类置信度低（{category.confidence or 0:.2f}），请人工确认事项"
-    add_event(ctx, case, "report", to_state=case.state, reason=reason, details=details, at=now)
+    add_event(ctx, case, "report", to_state=case.state, reason=reason, details=details, at=now, first=True)
     session.flush()
     audit(ctx, audit_name, case, channel=data.channel, code=case.code, needs_human=case.needs_human)
     return _result(case, report, False)

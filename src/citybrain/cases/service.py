@@ -21,7 +21,7 @@ from citybrain.cases.codes import load_codes, make_component_id
 from citybrain.cases.enums import HOTLINE, CaseAction, CaseState, allowed_actions
 from citybrain.cases.models import Attachment, Case, CaseEvent, Component, GridArea, Notification, Outbox, Report
 from citybrain.cases.permissions import visible_filter
-from citybrain.cases.routing import LOCALITY, Target, assign, manual_target, route, space
+from citybrain.cases.routing import LOCALITY, Target, assign, invalidate_space, manual_target, route, space
 from citybrain.cases.schemas import (
     CaseDetail,
     CaseQuery,
@@ -518,6 +518,8 @@ def grid_import(
     session.execute(delete(GridArea))
     if rows:
         session.execute(insert(GridArea), rows)
+    # this process's cached grid index must not outlive the boundaries it was built from
+    invalidate_space()
     record_details = {"areas": len(rows), "grids": sum(1 for a in areas if a.level is Level.GRID), "demo": demo}
     from citybrain.audit.service import AuditEntry, record_ctx
 

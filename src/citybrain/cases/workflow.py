@@ -153,9 +153,12 @@ def add_event(
     reason: str | None = None,
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    first: bool = False,
 ) -> CaseEvent:
+    """Append to the case's timeline; ``first`` says the case is new (no events), sparing the query for
+    the last sequence number on the intake path."""
     seq = 1
-    if case.id is not None:
+    if case.id is not None and not first:
         last = ctx.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id))
         seq = (last or 0) + 1
     actor = ctx.actor
