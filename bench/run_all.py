@@ -27,7 +27,7 @@ ROOT = BENCH.parent
 
 #: small-scale arguments per benchmark; one not listed runs with its own defaults even in quick mode
 QUICK_ARGS: dict[str, list[str]] = {
-    "cases": "--intake 300 --route-events 20000 --route-sample 500 --kpi-cases 100000 --repeat 2".split(),
+    "cases": ["--intake", "300", "--route-events", "20000", "--kpi-cases", "100000", "--repeat", "2"],
     "catalog_search": ["--resources", "2000", "--via-service", "200", "--repeat", "3"],
     "efficiency": ["--firms", "10000", "--repeat", "1"],
     "load": ["--size-mb", "16"],
