@@ -33,11 +33,11 @@ def test_year_on_year_moves_per_town() -> None:
     towns = {t["town"]: t for t in report["towns"]}
     assert towns["溧城街道"]["counts"] == {"A": 0, "B": 2, "C": 0, "D": 0, "T": 0}
     assert towns["溧城街道"]["moves"]["升档"] == 1 and towns["溧城街道"]["moves"]["降档"] == 1
-    assert towns["昆仑街道"]["moves"] == {"升档": 0, "降档": 0, "持平": 1, "调整": 1, "新参评": 1}
+    assert towns["昆仑街道"]["moves"] == {"升档": 0, "降档": 0, "持平": 1, "调整": 1, "新参评": 1, "退出": 0}
     assert report["total"]["firms"] == 5
     wb = load_workbook(io.BytesIO(to_xlsx(report)))
     moves = list(wb["升降档"].iter_rows(min_row=2, values_only=True))
-    assert {(r[1], r[5]) for r in moves} == {("1", "升档"), ("2", "降档"), ("4", "调整")}
+    assert {(r[1], r[6]) for r in moves} == {("1", "升档"), ("2", "降档"), ("4", "调整")}
     summary = list(wb["汇总"].iter_rows(min_row=3, values_only=True))
     assert summary[-1][0] == "合计" and summary[-1][2] == 5
 

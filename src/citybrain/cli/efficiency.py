@@ -42,7 +42,7 @@ def demo(
 @app.command("start")
 def start(
     year: int,
-    params: str = typer.Option("2023", help="参数版本"),
+    params: str = typer.Option(None, help="参数版本；缺省按年度选用施行中的版本"),
     deadline: str = typer.Option(None, help="数据核对截止日期 YYYY-MM-DD"),
     as_user: str = AS_OPTION,
 ) -> None:

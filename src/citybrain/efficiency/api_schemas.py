@@ -12,7 +12,8 @@ from citybrain.efficiency.params import DEFAULT_VERSION
 
 class CycleCreate(BaseModel):
     year: int = Field(ge=2000, le=2100, description="评价年度（数据所属年度）")
-    params_version: str = DEFAULT_VERSION
+    #: None: the parameter set in force for the year (:func:`citybrain.efficiency.params.version_for_year`)
+    params_version: str | None = Field(default=None, description=f"参数版本（如 {DEFAULT_VERSION}），缺省按年度选用")
     check_deadline: dt.date | None = Field(default=None, description="数据核对截止日期，逾期视为认可")
 
 

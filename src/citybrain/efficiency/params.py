@@ -3,7 +3,9 @@
 A parameter set is a TOML file under ``params/`` named by the year of the document it encodes
 (``2023.toml`` = 溧政发〔2023〕6号). Every value in the file carries the sentence it comes from; the
 readings where the text is open are marked ``CHOICE`` there. :func:`load_params` turns a file into a
-frozen :class:`Params`; :meth:`Params.replace` derives a variant (for a 领导小组 decision such as a fixed
+frozen :class:`Params`; a cycle opened without a version takes the set in force for its 评价年度
+(:func:`version_for_year`: ``2023`` for 2022 onward, until a later document is shipped, so two years can be
+compared like for like); :meth:`Params.replace` derives a variant (for a 领导小组 decision such as a fixed
 基准值) without editing the file.
 """
 
@@ -208,6 +210,24 @@ def available_versions() -> list[str]:
     """Versions shipped with the package, oldest first."""
     folder = resources.files("citybrain.efficiency") / "params"
     return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def version_for_year(year: int) -> str:
+    """The shipped parameter set that applies to 评价年度 ``year``.
+
+    CHOICE: the method of a year is the latest document issued by the end of March of the next year, when
+    its evaluation must be done ("领导小组…在次年一季度前完成纳入上年度评价范围的工业企业得分及评价分类";
+    "本办法自颁布之日起实施"). So 溧政发〔2023〕6号 (2023-03-09) evaluates 2022 and later years; an earlier year
+    fell under 溧政发〔2022〕7号, whose text is not shipped, and is refused rather than scored by the wrong rules.
+    """
+    deadline = dt.date(int(year) + 1, 3, 31)
+    in_force = sorted((p.issued_on, v) for v in available_versions() if (p := load_params(v)).issued_on <= deadline)
+    if not in_force:
+        raise Invalid(
+            f"{year} 年度没有适用的评价参数（最早版本自 {load_params(available_versions()[0]).issued_on} 起施行）",
+            details={"field": "year", "available": available_versions()},
+        )
+    return in_force[-1][1]
 
 
 def load_params(version: str = DEFAULT_VERSION, *, path: str | Path | None = None) -> Params:

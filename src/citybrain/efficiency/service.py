@@ -63,7 +63,7 @@ from citybrain.efficiency.models import (
     Run,
     Transition,
 )
-from citybrain.efficiency.params import load_params
+from citybrain.efficiency.params import load_params, version_for_year
 from citybrain.efficiency.prepare import prepare
 from citybrain.errors import Conflict, Invalid, NotFound
 from citybrain.lake.store import Lake
@@ -326,12 +326,13 @@ def cycle_public(c: Cycle) -> dict[str, Any]:
 @action("efficiency_cycle_create")
 def efficiency_cycle_create(ctx: Context, data: CycleCreate) -> Cycle:
     ctx.authorize("efficiency_cycle_create", office(ctx))
-    load_params(data.params_version)  # refuse an unknown version now, not at the run
+    version = data.params_version or version_for_year(data.year)
+    load_params(version)  # refuse an unknown version now, not at the run
     if ctx.session.scalar(select(Cycle.id).where(Cycle.year == data.year)):
         raise Conflict(f"{data.year} 年度评价已存在", details={"year": data.year})
     c = Cycle(
         year=data.year,
-        params_version=data.params_version,
+        params_version=version,
         state=wf.COLLECTING,
         check_deadline=data.check_deadline,
         created_by=ctx.actor.label(),
@@ -836,9 +837,11 @@ def _joined(col: pd.Series) -> bytes | memoryview:
     """The column's values as text joined by a unit separator, built by Arrow in C++ (no Python strings)."""
     import pyarrow.compute as pc
 
-    arr = pa.chunked_array([pa.array(col.astype(str), pa.string())]).combine_chunks().fill_null("")
-    if len(arr) == 0:
+    if len(col) == 0:
+        # before Arrow sees it: an empty pandas ``str`` column converts to a chunked array with no chunks,
+        # whose null-typed combination refuses fill_null (a year with no excluded firm)
         return b""
+    arr = pa.chunked_array([pa.array(col.astype(str), pa.string())]).combine_chunks().fill_null("")
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(arr)], pa.int32()), arr), "\x1f")[0]
     return memoryview(joined.as_buffer())
 
@@ -1256,6 +1259,24 @@ def efficiency_result_show(ctx: Context, year: int, uscc: str) -> dict[str, Any]
         },
         "breakdown": bd,
         "decisions": decisions,
+        "previous": _previous_result(ctx, c.year, code, row.total_score),
+    }
+
+
+def _previous_result(ctx: Context, year: int, uscc: str, score: float) -> dict[str, Any] | None:
+    """The firm's class and score in the previous year's published result (同比), if it was evaluated."""
+    prev = ctx.session.scalar(select(Cycle).where(Cycle.year == year - 1))
+    if prev is None or prev.state != wf.PUBLISHED or not prev.confirmed_run_id:
+        return None
+    row = ctx.session.scalar(select(Result).where(Result.run_id == prev.confirmed_run_id, Result.uscc == uscc))
+    if row is None:
+        return None
+    return {
+        "year": prev.year,
+        "class": row.cls,
+        "total_score": row.total_score,
+        "score_change": round(score - row.total_score, 4),
+        "town": row.town,
     }
 
 
@@ -1306,7 +1327,7 @@ def _records_for(ctx: Context, run: Run, bd: dict[str, Any]) -> dict[str, dict[s
 
 @action("efficiency_report")
 def efficiency_report(ctx: Context, year: int, *, town_code: str | None = None) -> dict[str, Any]:
-    """Per town: class counts, the firms, and year-on-year moves against the previous published year."""
+    """Per town: class counts, the firms, and 同比 (year-on-year) against the previous year's published result."""
     ctx.authorize("efficiency_report", _town_resource(ctx, town_code))
     from citybrain.efficiency.reports import build_report
 
@@ -1314,8 +1335,13 @@ def efficiency_report(ctx: Context, year: int, *, town_code: str | None = None) 
     run = visible_run(ctx, c)
     if run is None:
         raise NotFound(f"{year} 年度评价结果尚未通报", details={"year": year})
+    # 同比 is against what was told to towns and firms a year ago: the previous year's published result
     prev_cycle = ctx.session.scalar(select(Cycle).where(Cycle.year == c.year - 1))
-    prev_run = ctx.session.get(Run, prev_cycle.confirmed_run_id) if prev_cycle and prev_cycle.confirmed_run_id else None
+    prev_run = (
+        ctx.session.get(Run, prev_cycle.confirmed_run_id)
+        if prev_cycle is not None and prev_cycle.state == wf.PUBLISHED and prev_cycle.confirmed_run_id
+        else None
+    )
     towns = [town_code] if town_code else None
     if ctx.actor.divisions and not (ctx.actor.roles & {Role.ADMIN, Role.CDO, Role.SECURITY}):
         allowed = sorted(ctx.actor.divisions)
@@ -1333,14 +1359,20 @@ def efficiency_report(ctx: Context, year: int, *, town_code: str | None = None) 
     )
 
     def frame(run_id: str) -> pd.DataFrame:
+        # every row of the run: the report narrows to ``towns`` itself, and needs the rest to tell a firm
+        # that moved town from one that is new or left
         q = select(*cols).where(Result.run_id == run_id)
-        if towns:
-            from sqlalchemy import or_
-
-            q = q.where(or_(*[Result.town_code.like(f"{t}%") for t in towns]))
         return pd.DataFrame(ctx.session.execute(q).all(), columns=[c.key for c in cols])
 
-    report = build_report(c.year, frame(run.id), frame(prev_run.id) if prev_run else None)
+    report = build_report(
+        c.year,
+        frame(run.id),
+        frame(prev_run.id) if prev_run else None,
+        towns=towns,
+        previous_year=prev_run.year if prev_run else None,
+    )
+    report["params_version"] = run.params_version
+    report["previous_params_version"] = prev_run.params_version if prev_run else None
     report["run"] = {"id": run.id, "seq": run.seq, "checksum": run.checksum, "published": c.state == wf.PUBLISHED}
     record_ctx(
         ctx,
