@@ -41,6 +41,36 @@ _duck_lock = threading.Lock()
 _counts: OrderedDict[tuple[Any, ...], int] = OrderedDict()
 _COUNTS_KEPT = 512
 
+# Sorted paging. DuckDB's Top-N still reads and compares every row of the version on every page (a
+# million-row sort page cost 250–800 ms), so for big versions the sorted order itself is kept: the
+# version's rows once in memory as Arrow, and per (files, WHERE, values, ORDER BY) the row positions in
+# that order. A page is then a slice of positions and a ``take``. Versions are immutable, so neither
+# can go stale; both caches are bounded by bytes and drop the least recently used entry first.
+#: versions with fewer rows are sorted by DuckDB each time: it takes a few milliseconds
+SORT_CACHE_MIN_ROWS = 50_000
+#: memory for versions held for sorted paging; a version larger than half of it is never held
+SORT_TABLES_BYTES = 512 * 2**20
+#: memory for the cached orders (8 bytes per matching row)
+SORT_ORDERS_BYTES = 128 * 2**20
+_ROW = "__citybrain_row"
+_tables: OrderedDict[str, pa.Table] = OrderedDict()
+_too_big: set[str] = set()
+_orders: OrderedDict[tuple[Any, ...], pa.Array] = OrderedDict()
+
+
+def clear_caches() -> None:
+    """Forget the counts, tables and orders (tests and benchmarks measuring a cold start)."""
+    with _duck_lock:
+        _counts.clear()
+        _tables.clear()
+        _too_big.clear()
+        _orders.clear()
+
+
+def _evict(cache: OrderedDict[Any, Any], budget: int) -> None:
+    while cache and sum(v.nbytes for v in cache.values()) > budget:
+        cache.popitem(last=False)
+
 
 def _cursor() -> duckdb.DuckDBPyConnection:
     global _duck
@@ -262,19 +292,82 @@ def query_rows(
     order = parse_sort(served, sort)
     cols = ", ".join(_ident(f.name) for f in chosen)
     source = _source(lake, version)
-    sql = f"SELECT {cols} FROM {source}{where}"
-    if order:
-        sql += " ORDER BY " + ", ".join(f"{_ident(n)} {d.upper()} NULLS LAST" for n, d in order)
-    sql += " LIMIT ? OFFSET ?"
+    order_sql = ", ".join(f"{_ident(n)} {d.upper()} NULLS LAST" for n, d in order)
     con = _cursor()
     try:
-        table = _arrow(con.sql(sql, params=[*params, int(limit), int(offset)]))
-        count = _count(con, source, where, params) if total else None
+        paged = _sorted_page(con, source, version, where, params, order_sql, chosen, limit, offset) if order else None
+        if paged is not None:
+            table, count = paged
+            count = count if total else None
+        else:
+            sql = f"SELECT {cols} FROM {source}{where}"
+            if order:
+                sql += f" ORDER BY {order_sql}"
+            sql += " LIMIT ? OFFSET ?"
+            table = _arrow(con.sql(sql, params=[*params, int(limit), int(offset)]))
+            count = _count(con, source, where, params) if total else None
     finally:
         con.close()
     table = _mask(table, chosen, key)
     records = [{k: jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
     return RowsResult(chosen, records, count, version)
+
+
+def _version_table(con: duckdb.DuckDBPyConnection, source: str, version: VersionInfo) -> pa.Table | None:
+    """The whole version in memory with its row positions, or None when it is too big to hold."""
+    with _duck_lock:
+        if source in _tables:
+            _tables.move_to_end(source)
+            return _tables[source]
+        if source in _too_big:
+            return None
+    table = _arrow(con.sql(f"SELECT * FROM {source}"))
+    if table.nbytes > SORT_TABLES_BYTES // 2:
+        with _duck_lock:
+            _too_big.add(source)
+        return None
+    table = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
+    with _duck_lock:
+        _tables[source] = table
+        _evict(_tables, SORT_TABLES_BYTES)
+    return table
+
+
+def _sorted_page(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    version: VersionInfo,
+    where: str,
+    params: list[Any],
+    order_sql: str,
+    chosen: list[ServedField],
+    limit: int,
+    offset: int,
+) -> tuple[pa.Table, int] | None:
+    """One page of a sorted read from the cached order, and the number of matching rows; None: not cached."""
+    if version.rows < SORT_CACHE_MIN_ROWS:
+        return None
+    table = _version_table(con, source, version)
+    if table is None:
+        return None
+    key = (source, where, tuple(params), order_sql)
+    with _duck_lock:
+        positions = _orders.get(key)
+        if positions is not None:
+            _orders.move_to_end(key)
+    if positions is None:
+        # the row position breaks ties, so pages never overlap or skip rows with equal sort keys
+        con.register("_citybrain_version", table)
+        try:
+            sql = f"SELECT {_ROW} FROM _citybrain_version{where} ORDER BY {order_sql}, {_ROW}"
+            positions = _arrow(con.sql(sql, params=params)).column(0).combine_chunks()
+        finally:
+            con.unregister("_citybrain_version")
+        with _duck_lock:
+            _orders[key] = positions
+            _evict(_orders, SORT_ORDERS_BYTES)
+    page = table.select([f.name for f in chosen]).take(positions.slice(int(offset), int(limit)))
+    return page, len(positions)
 
 
 def _count(con: duckdb.DuckDBPyConnection, source: str, where: str, params: list[Any]) -> int:
