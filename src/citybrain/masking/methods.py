@@ -57,6 +57,8 @@ COMPOUND_SURNAMES: frozenset[str] = frozenset(_COMPOUND_SURNAMES_TEXT.split())
 
 #: Rows per work item when a long column is masked in parallel.
 SLICE_ROWS = 131_072
+#: Below this many values (rows × masked columns) a plan is applied in the calling thread.
+PARALLEL_MIN_CELLS = 50_000
 
 #: Lower bound on master-key length: HMAC-SM3 keys shorter than this are guessable.
 MIN_KEY_BYTES = 16
@@ -630,7 +632,8 @@ def apply_mask(
         return mask_column(values, plan[name], column=name, consumer_id=consumer_id, key=key)
 
     workers = min(len(items), os.cpu_count() or 1)
-    if workers > 1:
+    # a thread pool costs more to start than a few thousand rows cost to mask (a lookup masks one row)
+    if workers > 1 and table.num_rows * len(plan) > PARALLEL_MIN_CELLS:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             pieces = list(pool.map(run, items))
     else:

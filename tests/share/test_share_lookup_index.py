@@ -1,0 +1,151 @@
+"""Lookup through a version's key index answers exactly as the Parquet scan does: same rows, same
+scope, same masking, same audit."""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import func, select
+
+from citybrain.audit.models import AuditEvent
+from citybrain.errors import NotFound
+from citybrain.share import access, lookup, service
+from citybrain.share.models import ShareCall
+from citybrain.share.schemas import ShareRequestCreate
+
+SCOPE = [{"field": "division_code", "op": "prefix", "values": ["320402"]}]
+IN_SCOPE = "320402199001010003"  # division 320402005
+OUT_OF_SCOPE = "320402199001010002"  # division 320411003
+
+
+def _grant(run, world):  # type: ignore[no-untyped-def]
+    req = run(
+        service.share_request_create,
+        ShareRequestCreate(
+            resource="companies",
+            fields=["uscc", "name"],
+            purpose="企业资格核验",
+            modes=["lookup"],
+        ),
+        actor=world.consumer[1],
+    )
+    return req.grant_id
+
+
+def _people_grant(run, world):  # type: ignore[no-untyped-def]
+    from citybrain.share.schemas import ApprovalIn
+
+    req = run(
+        service.share_request_create,
+        ShareRequestCreate(
+            resource="population",
+            fields=["citizen_id", "name", "division_code", "mobile"],
+            purpose="最低生活保障资格核查",
+            legal_basis="《社会救助暂行办法》",
+            row_filter=SCOPE,
+            modes=["lookup"],
+        ),
+        actor=world.consumer[1],
+    )
+    run(service.share_request_approve, req.id, ApprovalIn(), actor=world.steward[1])
+    return run(service.share_request_approve, req.id, actor=world.cdo[1]).grant_id
+
+
+@pytest.fixture
+def indexed(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every version counts as large, so lookups use (and first build) the key index."""
+    monkeypatch.setattr(lookup, "INDEX_MIN_ROWS", 0)
+    yield
+    lookup.reset()
+
+
+def _lookups(run, world, gid, keys):  # type: ignore[no-untyped-def]
+    out = []
+    for key in keys:
+        try:
+            out.append(run(access.share_lookup, gid, key, actor=world.consumer[1])["record"])
+        except NotFound:
+            out.append(None)
+    return out
+
+
+def test_index_gives_the_scans_answers(run, world, settings, db, monkeypatch) -> None:
+    gid = _people_grant(run, world)
+    keys = [IN_SCOPE, OUT_OF_SCOPE, "320402199001010001", "320402199001010004", "no-such-key"]
+    scanned = _lookups(run, world, gid, keys)
+    assert scanned[0] is not None and scanned[1] is None and scanned[4] is None
+    assert scanned[0]["mobile"] == "138****0003" and "*" in scanned[0]["citizen_id"]
+
+    monkeypatch.setattr(lookup, "INDEX_MIN_ROWS", 0)
+    try:
+        info = lookup.prepare_lookup(settings, "population")
+        assert info["index"] and lookup.index_path(settings, "population", 1).is_file()
+        assert _lookups(run, world, gid, keys) == scanned
+    finally:
+        lookup.reset()
+    with db.session() as s:
+        # every call, index or scan, hit or miss, has its usage row and its audit entry
+        assert s.scalar(select(func.count()).select_from(ShareCall).where(ShareCall.grant_id == gid)) == 10
+        audited = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "share_lookup")
+        assert s.scalar(audited) == 10
+
+
+def test_first_lookup_builds_the_index_in_the_background(run, world, settings, indexed) -> None:
+    gid = _grant(run, world)
+    path = lookup.index_path(settings, "companies", 1)
+    assert not path.exists()
+    # answered by the scan while the index is built
+    assert run(access.share_lookup, gid, "91320400MA0000001X", actor=world.consumer[1])["record"]["name"] == "公司1"
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.is_file()
+    assert run(access.share_lookup, gid, "91320400MA0000002X", actor=world.consumer[1])["record"]["name"] == "公司2"
+    with pytest.raises(NotFound):
+        run(access.share_lookup, gid, "91320400MA0000099X", actor=world.consumer[1])
+
+
+def test_a_new_version_is_served_and_replaces_the_old_index(run, world, settings, indexed) -> None:
+    gid = _grant(run, world)
+    lookup.prepare_lookup(settings, "companies")
+    assert run(access.share_lookup, gid, "91320400MA0000001X", actor=world.consumer[1])["record"]["name"] == "公司1"
+    world.lake.write("companies", pa.table({"uscc": ["91320400MA0000001X"], "name": ["改名公司"]}), primary_key="uscc")
+    # the new version is read at once (by scan until its index exists), never the old index's row
+    assert run(access.share_lookup, gid, "91320400MA0000001X", actor=world.consumer[1])["record"]["name"] == "改名公司"
+    lookup.prepare_lookup(settings, "companies")
+    assert lookup.index_path(settings, "companies", 2).is_file()
+    assert not lookup.index_path(settings, "companies", 1).exists()
+    assert run(access.share_lookup, gid, "91320400MA0000001X", actor=world.consumer[1])["record"]["name"] == "改名公司"
+    with pytest.raises(NotFound):
+        run(access.share_lookup, gid, "91320400MA0000002X", actor=world.consumer[1])
+    # a pinned older version is still answered, by scanning its files
+    old = run(access.share_lookup, gid, "91320400MA0000002X", version=1, actor=world.consumer[1])
+    assert old["record"]["name"] == "公司2" and old["version"] == 1
+
+
+def test_composite_keys_are_indexed(run, world, settings, factory, indexed) -> None:
+    res = factory.resource(
+        world.source,
+        key="licences",
+        fields=[
+            {"name": "uscc", "title": "统一社会信用代码", "standard": "uscc", "required": True},
+            {"name": "seq", "title": "序号", "data_type": "integer", "required": True},
+            {"name": "name", "title": "许可名称"},
+        ],
+        primary_key=["uscc", "seq"],
+    )
+    table = pa.table({"uscc": ["A", "A", "B"], "seq": [1, 2, 1], "name": ["甲", "乙", "丙"]})
+    world.lake.write(res.key, table, primary_key=["uscc", "seq"])
+    gid = run(
+        service.share_request_create,
+        ShareRequestCreate(resource=res.key, fields=["uscc", "seq", "name"], purpose="许可核验", modes=["lookup"]),
+        actor=world.consumer[1],
+    ).grant_id
+    lookup.prepare_lookup(settings, res.key)
+    assert lookup.index_path(settings, res.key, 1).is_file()
+    got = run(access.share_lookup, gid, {"uscc": "A", "seq": 2}, actor=world.consumer[1])["record"]
+    assert got == {"uscc": "A", "seq": 2, "name": "乙"}
+    with pytest.raises(NotFound):
+        run(access.share_lookup, gid, {"uscc": "B", "seq": 2}, actor=world.consumer[1])
