@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -53,6 +53,45 @@ class Settings(BaseSettings):
         default=2000, description="Demo city: number of persons in the 人口 base library (companies scale with it)."
     )
 
+    # -- 异常监测 (share/anomalies.py): when a grant's usage raises an alert --------------------------
+    share_volume_factor: float = Field(
+        default=3.0,
+        gt=1.0,
+        description="volume_jump: alert when a consumer's rows over the last 24 hours exceed this many times its "
+        "baseline (its daily average over the baseline days; before it has that much history, the daily volume "
+        "declared in its request).",
+    )
+    share_volume_min_rows: int = Field(
+        default=1000, ge=0, description="volume_jump: below this many rows in 24 hours nothing is a jump."
+    )
+    share_volume_baseline_days: int = Field(
+        default=7, ge=1, description="volume_jump: days of history the baseline daily average is taken over."
+    )
+    share_enum_window_minutes: int = Field(
+        default=10, ge=1, description="key_enumeration: the window (minutes) of lookups and verifications looked at."
+    )
+    share_enum_min_calls: int = Field(
+        default=30,
+        ge=1,
+        description="key_enumeration: fewer lookups/verifications than this in the window never alert.",
+    )
+    share_enum_miss_ratio: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="key_enumeration: alert when at least this share of the window's lookups/verifications miss.",
+    )
+    share_work_start_hour: int = Field(
+        default=8, ge=0, le=23, description="off_hours_export: working hours start at this hour (Beijing time)."
+    )
+    share_work_end_hour: int = Field(
+        default=20,
+        ge=1,
+        le=24,
+        description="off_hours_export: working hours end at this hour (Beijing time); exports outside them, or at "
+        "a weekend, alert.",
+    )
+
     @field_validator("oid_arc")
     @classmethod
     def _oid_arc_valid(cls, value: str) -> str:
@@ -60,6 +99,12 @@ class Settings(BaseSettings):
 
         validate_oid(value)
         return value
+
+    @model_validator(mode="after")
+    def _work_hours_valid(self) -> Settings:
+        if self.share_work_start_hour >= self.share_work_end_hour:
+            raise ValueError("share_work_start_hour must be before share_work_end_hour")
+        return self
 
     @classmethod
     def settings_customise_sources(

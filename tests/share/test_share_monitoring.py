@@ -48,8 +48,8 @@ def test_unroutable_demand_waits_for_the_cdo(run, world) -> None:
     assert out.status == "refused"
 
 
-def test_key_enumeration_raises_one_alert(run, world, monkeypatch) -> None:
-    monkeypatch.setattr(anomalies, "ENUM_MIN_CALLS", 10)
+def test_key_enumeration_raises_one_alert(run, world, settings, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "share_enum_min_calls", 10)
     gid = _companies_grant(run, world)
     for n in range(15):
         with pytest.raises(NotFound):
@@ -62,15 +62,15 @@ def test_key_enumeration_raises_one_alert(run, world, monkeypatch) -> None:
         run(anomalies.anomaly_list, actor=world.consumer[1])
 
 
-def test_verification_misses_count_towards_enumeration(run, world, monkeypatch) -> None:
-    monkeypatch.setattr(anomalies, "ENUM_MIN_CALLS", 5)
+def test_verification_misses_count_towards_enumeration(run, world, settings, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "share_enum_min_calls", 5)
     gid = _companies_grant(run, world)
     for n in range(6):
         assert not run(access.share_verify, gid, VerifyIn(record={"uscc": f"x{n}"}), actor=world.consumer[1])["match"]
     assert [a.kind for a in run(anomalies.anomaly_list, actor=world.security[1])] == ["key_enumeration"]
 
 
-def test_off_hours_export_alerts(run, world, monkeypatch) -> None:
+def test_off_hours_export_alerts(run, world, settings, monkeypatch) -> None:
     gid = _companies_grant(run, world)
     # 03:00 Beijing time on a Tuesday
     monkeypatch.setattr(anomalies, "clock", lambda: datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
@@ -78,11 +78,11 @@ def test_off_hours_export_alerts(run, world, monkeypatch) -> None:
     alerts = run(anomalies.anomaly_list, actor=world.security[1])
     assert [a.kind for a in alerts] == ["off_hours_export"]
     monkeypatch.setattr(anomalies, "clock", lambda: datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # 10:00
-    assert not anomalies.is_off_hours(anomalies.clock())
+    assert not anomalies.is_off_hours(anomalies.clock(), settings)
 
 
-def test_volume_jump_over_baseline(run, world, db, monkeypatch) -> None:
-    monkeypatch.setattr(anomalies, "VOLUME_MIN_ROWS", 5)
+def test_volume_jump_over_baseline(run, world, db, settings, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "share_volume_min_rows", 5)
     gid = _companies_grant(run, world, expected_volume=1)
     run(access.share_query, gid, QueryIn(limit=4), actor=world.consumer[1])
     assert run(anomalies.anomaly_list, actor=world.security[1]) == []
@@ -99,6 +99,68 @@ def test_volume_jump_over_baseline(run, world, db, monkeypatch) -> None:
     run(access.share_query, gid, QueryIn(limit=10), actor=world.consumer[1])
     # 24 rows today against a baseline of 100 a day: no longer a jump
     assert run(anomalies.anomaly_list, status="open", actor=world.security[1]) == []
+
+
+def _kinds(run, world) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(a.kind for a in run(anomalies.anomaly_list, actor=world.security[1]))
+
+
+def test_changed_thresholds_change_what_is_flagged(run, world, settings, monkeypatch) -> None:
+    """The same usage is flagged or not according to the CITYBRAIN_SHARE_* thresholds."""
+    # key enumeration: 12 misses are below the default minimum of 30 calls …
+    gid = _companies_grant(run, world)
+    for n in range(12):
+        with pytest.raises(NotFound):
+            run(access.share_lookup, gid, f"91320400MA8{n:06d}X", actor=world.consumer[1])
+    assert _kinds(run, world) == []
+    # … and above a minimum of 12: the next miss raises the alert
+    monkeypatch.setattr(settings, "share_enum_min_calls", 12)
+    with pytest.raises(NotFound):
+        run(access.share_lookup, gid, "91320400MA8999999X", actor=world.consumer[1])
+    assert _kinds(run, world) == ["key_enumeration"]
+    # …but not when most calls must miss and only half of them do
+    other = _companies_grant(run, world, fields=["uscc"])
+    monkeypatch.setattr(settings, "share_enum_miss_ratio", 0.9)
+    for n in range(14):
+        uscc = f"91320400MA{n % 2:07d}X" if n % 2 else "nope"
+        run(access.share_verify, other, VerifyIn(record={"uscc": uscc}), actor=world.consumer[1])
+    assert _kinds(run, world) == ["key_enumeration"]
+
+    # off-hours export: 19:30 Beijing time on a Tuesday is within the default working hours (8–20) …
+    monkeypatch.setattr(anomalies, "clock", lambda: datetime(2026, 12, 1, 11, 30, tzinfo=UTC))
+    run(access.share_export_start, gid, ExportIn(), actor=world.consumer[1])
+    assert _kinds(run, world) == ["key_enumeration"]
+    # … and after working hours that end at 18:00
+    monkeypatch.setattr(settings, "share_work_end_hour", 18)
+    run(access.share_export_start, gid, ExportIn(), actor=world.consumer[1])
+    assert _kinds(run, world) == ["key_enumeration", "off_hours_export"]
+
+
+def test_changed_volume_factor_changes_what_is_flagged(run, world, settings, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "share_volume_min_rows", 5)
+    monkeypatch.setattr(settings, "share_volume_factor", 6.0)
+    gid = _companies_grant(run, world, expected_volume=2)
+    # 10 rows in 24 hours against a declared 2 a day: within 6 ×
+    run(access.share_query, gid, QueryIn(limit=10), actor=world.consumer[1])
+    assert _kinds(run, world) == []
+    # 11 rows: over 3 ×
+    monkeypatch.setattr(settings, "share_volume_factor", 3.0)
+    run(access.share_query, gid, QueryIn(limit=1), actor=world.consumer[1])
+    [alert] = run(anomalies.anomaly_list, actor=world.security[1])
+    assert alert.kind == "volume_jump" and alert.details["factor"] == 3.0 and alert.details["rows_24h"] == 11
+
+
+def test_thresholds_come_from_the_environment(monkeypatch) -> None:
+    from citybrain.settings import Settings
+
+    monkeypatch.setenv("CITYBRAIN_SHARE_ENUM_MIN_CALLS", "7")
+    monkeypatch.setenv("CITYBRAIN_SHARE_VOLUME_FACTOR", "4.5")
+    s = Settings()
+    assert s.share_enum_min_calls == 7 and s.share_volume_factor == 4.5
+    assert s.share_work_start_hour == 8 and s.share_work_end_hour == 20
+    monkeypatch.setenv("CITYBRAIN_SHARE_WORK_START_HOUR", "21")
+    with pytest.raises(ValueError, match="share_work_start_hour"):
+        Settings()
 
 
 def test_metrics(run, world) -> None:

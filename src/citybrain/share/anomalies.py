@@ -1,14 +1,18 @@
 """异常监测: usage patterns that suggest misuse of a grant, raised as alerts.
 
-* ``volume_jump`` — a consumer's rows over the last 24 hours exceed ``VOLUME_FACTOR`` times its
-  baseline (its daily average over the previous week; before it has a week of history, the daily
-  volume it declared in its request);
-* ``off_hours_export`` — a bulk export started outside working hours (Beijing time) or at a weekend;
-* ``key_enumeration`` — many lookups or verifications in a short window, most of them misses: someone
-  walking the key space rather than checking records they hold.
+* ``volume_jump`` — a consumer's rows over the last 24 hours exceed ``share_volume_factor`` times its
+  baseline (its daily average over the previous ``share_volume_baseline_days``; before it has that much
+  history, the daily volume it declared in its request), and at least ``share_volume_min_rows``;
+* ``off_hours_export`` — a bulk export started outside working hours (``share_work_start_hour`` to
+  ``share_work_end_hour``, Beijing time) or at a weekend;
+* ``key_enumeration`` — at least ``share_enum_min_calls`` lookups or verifications within
+  ``share_enum_window_minutes``, at least ``share_enum_miss_ratio`` of them misses: someone walking the
+  key space rather than checking records they hold.
 
-Alerts go to the source department's steward and to the security officers (``anomaly_list``); one
-open alert per kind and grant and day, so a burst raises one alert, not thousands.
+The thresholds are settings (``CITYBRAIN_SHARE_*``, see :mod:`citybrain.settings`), read from the
+context of each call. Alerts go to the source department's steward and to the security officers
+(``anomaly_list``); one open alert per kind and grant and day, so a burst raises one alert, not
+thousands.
 """
 
 from __future__ import annotations
@@ -24,18 +28,10 @@ from citybrain.audit.service import AuditEntry, record_ctx
 from citybrain.auth.rules import Role
 from citybrain.db import utcnow
 from citybrain.errors import Invalid, NotFound
+from citybrain.settings import Settings, get_settings
 from citybrain.share.models import AccessMode, ShareAlert, ShareCall, ShareExport, ShareGrant
 from citybrain.share.schemas import AlertPublic
 
-VOLUME_FACTOR = 3.0
-#: below this many rows a day nothing is a jump, whatever the baseline
-VOLUME_MIN_ROWS = 1000
-BASELINE_DAYS = 7
-ENUM_WINDOW = timedelta(minutes=10)
-ENUM_MIN_CALLS = 30
-ENUM_MISS_RATIO = 0.5
-WORK_START_HOUR = 8
-WORK_END_HOUR = 20
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -93,67 +89,75 @@ def _rows_between(ctx: Context, grant: ShareGrant, start: datetime, end: datetim
 
 
 def check_volume(ctx: Context, grant: ShareGrant) -> ShareAlert | None:
+    cfg = ctx.settings
     now = clock()
     today = _rows_between(ctx, grant, now - timedelta(days=1), now + timedelta(seconds=1))
-    if today < VOLUME_MIN_ROWS:
+    if today < cfg.share_volume_min_rows:
         return None
+    days = cfg.share_volume_baseline_days
     first = ctx.session.scalar(select(func.min(ShareCall.at)).where(ShareCall.grant_id == grant.id))
-    has_history = first is not None and first < now - timedelta(days=BASELINE_DAYS)
+    has_history = first is not None and first < now - timedelta(days=days)
     if has_history:
-        past = _rows_between(ctx, grant, now - timedelta(days=BASELINE_DAYS + 1), now - timedelta(days=1))
-        baseline = past / BASELINE_DAYS
-        basis = "近 7 日日均"
+        past = _rows_between(ctx, grant, now - timedelta(days=days + 1), now - timedelta(days=1))
+        baseline = past / days
+        basis = f"近 {days} 日日均"
     elif grant.expected_volume:
         baseline = float(grant.expected_volume)
         basis = "申请时声明的日均量"
     else:
         return None
-    if today <= max(VOLUME_FACTOR * baseline, VOLUME_MIN_ROWS):
+    factor = cfg.share_volume_factor
+    if today <= max(factor * baseline, cfg.share_volume_min_rows):
         return None
     return _raise(
         ctx,
         grant,
         "volume_jump",
-        f"近 24 小时调取 {today} 行，超过{basis} {baseline:.0f} 行的 {VOLUME_FACTOR:g} 倍",
-        {"rows_24h": today, "baseline": round(baseline, 1), "basis": basis},
+        f"近 24 小时调取 {today} 行，超过{basis} {baseline:.0f} 行的 {factor:g} 倍",
+        {"rows_24h": today, "baseline": round(baseline, 1), "basis": basis, "factor": factor},
     )
 
 
 def check_enumeration(ctx: Context, grant: ShareGrant) -> ShareAlert | None:
+    cfg = ctx.settings
     now = clock()
+    minutes = cfg.share_enum_window_minutes
     rows = ctx.session.execute(
         select(func.count(), func.sum(case((ShareCall.hit.is_(False), 1), else_=0))).where(
             ShareCall.grant_id == grant.id,
             ShareCall.mode.in_([AccessMode.LOOKUP.value, AccessMode.VERIFY.value]),
-            ShareCall.at > now - ENUM_WINDOW,
+            ShareCall.at > now - timedelta(minutes=minutes),
         )
     ).one()
     calls, misses = int(rows[0] or 0), int(rows[1] or 0)
-    if calls < ENUM_MIN_CALLS or misses / calls < ENUM_MISS_RATIO:
+    if calls < cfg.share_enum_min_calls or misses / calls < cfg.share_enum_miss_ratio:
         return None
     return _raise(
         ctx,
         grant,
         "key_enumeration",
-        f"{int(ENUM_WINDOW.total_seconds() // 60)} 分钟内按键查询/核验 {calls} 次，其中 {misses} 次未命中，疑似遍历",
-        {"calls": calls, "misses": misses, "window_minutes": int(ENUM_WINDOW.total_seconds() // 60)},
+        f"{minutes} 分钟内按键查询/核验 {calls} 次，其中 {misses} 次未命中，疑似遍历",
+        {"calls": calls, "misses": misses, "window_minutes": minutes},
     )
 
 
-def is_off_hours(at: datetime) -> bool:
+def is_off_hours(at: datetime, settings: Settings | None = None) -> bool:
+    cfg = settings or get_settings()
     local = at.astimezone(LOCAL_TZ)
-    return local.weekday() >= 5 or not (WORK_START_HOUR <= local.hour < WORK_END_HOUR)
+    return local.weekday() >= 5 or not (cfg.share_work_start_hour <= local.hour < cfg.share_work_end_hour)
 
 
-def after_call(ctx: Context, grant: ShareGrant, mode: AccessMode) -> None:
+def after_call(ctx: Context, grant: ShareGrant, mode: AccessMode, hit: bool | None = None) -> None:
     check_volume(ctx, grant)
-    if mode in (AccessMode.LOOKUP, AccessMode.VERIFY):
+    # only a miss can make the window look like enumeration (a hit lowers its miss ratio), so a hit skips
+    # the window count: the check runs, at the latest, on the next miss
+    if mode in (AccessMode.LOOKUP, AccessMode.VERIFY) and hit is not True:
         check_enumeration(ctx, grant)
 
 
 def after_export_start(ctx: Context, grant: ShareGrant, export: ShareExport) -> ShareAlert | None:
     now = clock()
-    if not is_off_hours(now):
+    if not is_off_hours(now, ctx.settings):
         return None
     local = now.astimezone(LOCAL_TZ)
     return _raise(
