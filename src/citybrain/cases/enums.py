@@ -86,6 +86,7 @@ class CaseAction(StrEnum):
     EVALUATE = "evaluate"  # 评价
     RECLASSIFY = "reclassify"  # 重新分类
     SUPERVISE = "supervise"  # 督办
+    SELF_DISPOSE = "self_dispose"  # 自行处置 (网格员当场处置)
 
     @property
     def label(self) -> str:
@@ -113,6 +114,7 @@ ACTION_LABELS: Mapping[CaseAction, str] = {
     CaseAction.EVALUATE: "评价",
     CaseAction.RECLASSIFY: "重新分类",
     CaseAction.SUPERVISE: "督办",
+    CaseAction.SELF_DISPOSE: "自行处置",
 }
 
 S, A = CaseState, CaseAction
@@ -121,6 +123,8 @@ S, A = CaseState, CaseAction
 TRANSITIONS: Mapping[tuple[CaseState, CaseAction], CaseState] = {
     (S.REPORTED, A.ACCEPT): S.ACCEPTED,
     (S.REPORTED, A.REJECT): S.REJECTED,
+    # 自行处置: a grid worker reports a problem already handled on the spot; it skips 派遣 and waits for 核查
+    (S.REPORTED, A.SELF_DISPOSE): S.FEEDBACK,
     (S.ACCEPTED, A.REJECT): S.REJECTED,
     (S.ACCEPTED, A.REGISTER): S.REGISTERED,
     (S.REGISTERED, A.DISPATCH): S.DISPATCHED,
@@ -163,6 +167,11 @@ def _close_guard(case: Any) -> str | None:
     return None
 
 
+def _self_dispose_guard(case: Any) -> str | None:
+    # only the patrol report that says so is self-disposed, at intake: never offered on other cases
+    return None if getattr(case, "self_disposed", False) else "仅网格员巡查上报时当场处置的案件可自行处置"
+
+
 def _extend_request_guard(case: Any) -> str | None:
     return "已有待审批的延期申请" if case.extension_pending_days else None
 
@@ -178,6 +187,7 @@ GUARDS: Mapping[CaseAction, Callable[[Any], str | None]] = {
     A.CLOSE: _close_guard,
     A.EXTEND_REQUEST: _extend_request_guard,
     A.EXTEND_DECIDE: _extend_decide_guard,
+    A.SELF_DISPOSE: _self_dispose_guard,
 }
 
 
@@ -308,3 +318,12 @@ def apply_effects(case: Any, action: CaseAction, now: datetime, params: Mapping[
         case A.SUPERVISE:
             case.supervision_level += 1
             case.supervised_at = now
+        case A.SELF_DISPOSE:
+            # 受理, 立案 and 处置 happen at once on the spot; nothing is dispatched (dispatched_at stays
+            # empty, so the 派遣-based disposal KPIs do not count it), and the 核查 clock starts now
+            case.accepted_at = case.registered_at = now
+            case.registered_on_time = on_time(case.dispatch_due_at)
+            case.disposed_at = case.feedback_at = now
+            case.disposed_on_time = True
+            case.disposal_note = params.get("note")
+            case.verify_due_at = workflow.stage_deadline(case, Stage.VERIFY, now)

@@ -33,12 +33,12 @@ from citybrain.actions import Context, action
 from citybrain.cases import classify
 from citybrain.cases.codes import load_codes
 from citybrain.cases.config import get_config
-from citybrain.cases.enums import FINAL_STATES, HOTLINE, CaseState
+from citybrain.cases.enums import FINAL_STATES, HOTLINE, CaseAction, CaseState
 from citybrain.cases.models import Attachment, Case, Component, Report
 from citybrain.cases.routing import space
 from citybrain.cases.schemas import AlarmIn, HotlineTicketIn, IntakeResult, PatrolIn, Photo, ReportIn
 from citybrain.cases.timelimits import Stage
-from citybrain.cases.workflow import add_event, audit, refresh_timer, stage_deadline
+from citybrain.cases.workflow import add_event, audit, refresh_timer, stage_deadline, transition
 from citybrain.db import utcnow
 from citybrain.errors import Invalid, NotFound, parse
 
@@ -405,14 +405,32 @@ def case_hotline_create(ctx: Context, data: HotlineTicketIn, *, now: datetime | 
 def case_patrol_report(
     ctx: Context, data: PatrolIn, *, photos: Sequence[Photo] = (), now: datetime | None = None
 ) -> IntakeResult:
-    """A grid worker's 巡查上报, in the worker's own divisions."""
-    report = parse(
-        ReportIn,
-        {**data.model_dump(), "channel": "patrol", "reporter_name": ctx.actor.username},
-    )
+    """A grid worker's 巡查上报, in the worker's own divisions.
+
+    With ``self_disposed`` (自行处置) the worker says the problem is already handled on the spot: the new
+    case is 受理、立案 and 处置 at once, assigned to the worker, and waits for the centre's 核查 — it is
+    never dispatched. A report that merges into an existing case only joins it (that case keeps its course).
+    """
+    fields = data.model_dump(exclude={"self_disposed", "disposal_note"})
+    report = parse(ReportIn, {**fields, "channel": "patrol", "reporter_name": ctx.actor.username})
     where = locate(ctx.session, report)
     ctx.authorize("case_patrol_report", where.codes())
-    return intake(ctx, report, where, audit_name="case_patrol_report", photos=photos, now=now)
+    if data.self_disposed and where.grid_id is None:
+        raise Invalid("自行处置的案件须位于某个单元网格内，请提供准确位置", details={"field": "lon"})
+    result = intake(ctx, report, where, audit_name="case_patrol_report", photos=photos, now=now)
+    if not data.self_disposed or result.merged:
+        return result
+    case = ctx.session.get(Case, result.case_id)
+    assert case is not None
+    moment = now or utcnow()
+    case.self_disposed = True
+    case.needs_human = False
+    case.level, case.assignee_division, case.assignee_user_id = "grid", case.grid_id, ctx.actor.user_id
+    transition(
+        ctx, case, CaseAction.SELF_DISPOSE, audit_name="case_self_dispose", params={"note": data.disposal_note},
+        reason=data.disposal_note, now=moment,
+    )  # fmt: skip
+    return result.model_copy(update={"state": case.state, "needs_human": False})
 
 
 @action("case_webhook_intake")

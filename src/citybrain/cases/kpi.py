@@ -5,7 +5,9 @@ only divides the handful of aggregated rows. The cohort of a period is the cases
 (``reported_at`` in [start, end)), so every stage count of a row refers to the same cases:
 
 - 结案率 = 结案数 / 应结案数 (应结案 = 立案); 按期结案率 = 按期结案数 / 应结案数;
-- 处置率 = 处置数 / 应处置数 (应处置 = 派遣); 按期处置率 = 按期处置数 / 应处置数;
+- 处置率 = 处置数 / 应处置数 (应处置 = 派遣; 处置 counts dispatched cases only, so a 自行处置 case — handled
+  on the spot by the grid worker who reported it, never dispatched — does not push it past 100 %);
+  按期处置率 = 按期处置数 / 应处置数; 自行处置数 is counted on its own;
 - 返工率 = 返工数 / (处置数, counting reworked ones); 准确派遣率 = 准确派遣数 (never returned) / 派遣数;
 - 按时立案率 = 按时立案数 / 立案数; 满意率 = 满意 (回访满意, else 评价 满意/基本满意) / 已回访或评价;
 - 平均受理时长 (上报 → 受理) and 平均处置时长 (派遣 → 处置完毕), in hours.
@@ -70,6 +72,7 @@ COUNT_LABELS = {
     "disposed": "处置数",
     "disposed_on_time": "按期处置数",
     "disposed_late": "超期处置数",
+    "self_disposed": "自行处置数",
     "reworked": "返工数",
     "closed": "结案数",
     "closed_on_time": "按期结案数",
@@ -102,9 +105,10 @@ def _measures(dialect: str) -> list[Any]:
         _n(c.registered_on_time.is_(True)).label("registered_on_time"),
         _n(c.dispatched_at.is_not(None)).label("dispatched"),
         _n(and_(c.dispatched_at.is_not(None), c.dispatch_accurate.is_(True))).label("dispatched_accurate"),
-        _n(c.disposed_at.is_not(None)).label("disposed"),
-        _n(c.disposed_on_time.is_(True)).label("disposed_on_time"),
+        _n(and_(c.disposed_at.is_not(None), c.dispatched_at.is_not(None))).label("disposed"),
+        _n(and_(c.disposed_on_time.is_(True), c.dispatched_at.is_not(None))).label("disposed_on_time"),
         _n(c.disposed_on_time.is_(False)).label("disposed_late"),
+        _n(c.self_disposed.is_(True)).label("self_disposed"),
         _n(c.rework_count > 0).label("reworked"),
         _n(or_(c.disposed_at.is_not(None), c.rework_count > 0)).label("disposed_or_reworked"),
         _n(c.closed_at.is_not(None)).label("closed"),

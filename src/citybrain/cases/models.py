@@ -13,7 +13,8 @@ For the 考核 (KPI) queries, a case row carries everything needed without joins
   its disposal on time);
 - counters: ``dispatch_count``, ``return_count`` (回退), ``rework_count`` (返工, 核查不通过),
   ``redo_count`` (热线重办), ``extension_count`` (approved 延期), ``reclassify_count``, ``report_count``
-  (source reports merged into the case); ``dispatch_accurate`` is False once the case was returned
+  (source reports merged into the case); ``self_disposed`` (自行处置: handled on the spot by the grid
+  worker who reported it, never dispatched); ``dispatch_accurate`` is False once the case was returned
   (准确派遣率 = cases dispatched with ``dispatch_accurate`` / cases dispatched);
 - ``overdue`` (ever past a deadline) and ``supervision_level`` (times it entered 督办);
 - dimensions: ``grid_id``, ``community_code``, ``street_code``, ``district_code``, ``assignee_dept_id``,
@@ -187,6 +188,8 @@ class Case(IdMixin, Base):
     extension_count: Mapped[int] = mapped_column(Integer, default=0)
     reclassify_count: Mapped[int] = mapped_column(Integer, default=0)
     report_count: Mapped[int] = mapped_column(Integer, default=1)
+    #: 自行处置: reported by a grid worker who handled it on the spot (never dispatched)
+    self_disposed: Mapped[bool] = mapped_column(Boolean, default=False)
     reject_reason: Mapped[str | None] = mapped_column(String(500))
     disposal_note: Mapped[str | None] = mapped_column(Text)
     satisfaction: Mapped[str | None] = mapped_column(String(8))

@@ -74,6 +74,17 @@ class PatrolIn(BaseModel):
     code: str | None = Field(default=None, pattern=r"^\d{5}$")
     component_id: str | None = Field(default=None, pattern=r"^\d{16,17}$")
     urgency: Urgency = "normal"
+    #: 自行处置: the worker already handled it on the spot; the case goes straight to 核查
+    self_disposed: bool = False
+    disposal_note: str | None = Field(default=None, max_length=2000, description="当场处置情况")
+
+    @model_validator(mode="after")
+    def _self_disposal(self) -> PatrolIn:
+        if self.self_disposed and self.code is None and self.component_id is None:
+            raise ValueError("自行处置的巡查上报须填写事项代码 code 或部件标识码 component_id")
+        if self.self_disposed and not (self.disposal_note or "").strip():
+            raise ValueError("自行处置须填写处置情况 disposal_note")
+        return self
 
 
 class AlarmIn(BaseModel):
@@ -227,6 +238,7 @@ class CasePublic(BaseModel):
     report_count: int
     rework_count: int
     return_count: int
+    self_disposed: bool = False
     satisfaction: str | None
     evaluation: str | None
     version: int
