@@ -387,6 +387,82 @@ ADDRESS_ROAD = r"^(?P<a>.*?(?:大道|路|街|巷))"
 ADDRESS_COUNTY = r"^(?P<a>.*?[区县旗]|.*?市)"
 
 
+#: the earliest 街道/镇/乡 of a row, or a line break before it
+_TOWNSHIP_SEARCH = "街道|镇|乡|\n"
+_JIE_FIRST_BYTE = "街".encode()[0]
+#: the characters ADDRESS_TOWNSHIP refuses just before the token, as 3-byte UTF-8 codes
+_NOT_BEFORE_TOKEN = np.array([int.from_bytes(c.encode("utf-8"), "big") for c in "路号省市区县旗"], dtype=np.int64)
+_TOWNSHIP_MAX_BEFORE = 41  # ``.{0,40}?`` plus the one ``[^…]`` character
+_GATHER_ROWS = 8192
+
+
+def _township(arr: pa.Array) -> pa.Array:
+    """``extract_regex(arr, ADDRESS_TOWNSHIP)["a"]``, several times faster.
+
+    The regex's answer is the prefix up to the *earliest* 街道/镇/乡 whose preceding character is
+    allowed, within 41 characters. One unanchored search finds the earliest token (or line break) in
+    each row; where that token satisfies the conditions it is the answer, and the prefixes are cut out
+    without copying per row (as views into the data buffer). The rows where it does not (镇江市…, a
+    token after 市, a line break, a long prefix) are few and go to the regex itself, so the result is
+    the regex's on every row."""
+    n = len(arr)
+    if n == 0 or arr.null_count == n or not pa.types.is_string(arr.type):
+        return pc.struct_field(pc.extract_regex(arr, ADDRESS_TOWNSHIP), "a")
+    pos = pc.fill_null(pc.find_substring_regex(arr, _TOWNSHIP_SEARCH), -1).to_numpy(zero_copy_only=False)
+    pos = pos.astype(np.int64)
+    has_token = pos >= 0
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    if arr.buffers()[2] is None or not has_token.any():
+        return pc.struct_field(pc.extract_regex(arr, ADDRESS_TOWNSHIP), "a")
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    start = offsets[:-1]
+    at = np.where(has_token, start + pos, 0)
+    first = data[at]
+    # 街道 is 6 bytes, 镇 and 乡 3; a line break (``.`` does not cross it) goes to the regex
+    width = np.where(first == _JIE_FIRST_BYTE, 6, 3)
+    fast = has_token & (pos >= 1) & (first != 0x0A)
+    # the character before the token: a forbidden one is always 3 bytes; a shorter one is allowed
+    three = fast & (pos >= 3)
+    before = np.where(three, at - 3, 0)
+    code = (data[before].astype(np.int64) << 16) | (data[before + 1].astype(np.int64) << 8) | data[before + 2]
+    fast &= ~(three & np.isin(code, _NOT_BEFORE_TOKEN))
+    township = _prefix_views(arr, start, np.where(fast, pos + width, 0), fast)
+    # no more than 41 characters before the token
+    chars = pc.fill_null(pc.utf8_length(township), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    too_long = fast & (chars - width // 3 > _TOWNSHIP_MAX_BEFORE)
+    slow = (has_token & ~fast) | too_long
+    if too_long.any():
+        township = pc.if_else(pa.array(too_long), pa.scalar(None, pa.string()), township)
+    if not slow.any():
+        return township
+    slow_mask = pa.array(slow, pa.bool_())
+    exact = pc.struct_field(pc.extract_regex(arr.filter(slow_mask), ADDRESS_TOWNSHIP), "a")
+    return pc.replace_with_mask(township, slow_mask, exact)
+
+
+def _prefix_views(arr: pa.Array, start: np.ndarray, length: np.ndarray, keep: np.ndarray) -> pa.Array:
+    """Row i → its first ``length[i]`` bytes (null where not ``keep``), built as an Arrow string view
+    over ``arr``'s own data buffer (16 bytes per row, no copy of the text) and cast to plain strings."""
+    n = len(arr)
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    length = length.astype(np.int32)
+    views = np.zeros((n, 16), np.uint8)
+    words = views.view(np.int32)  # per row: length, then 12 inline bytes or prefix, buffer index, offset
+    words[:, 0] = length
+    twelve = np.arange(12)
+    last = len(data) - 1
+    for lo in range(0, n, _GATHER_ROWS):
+        hi = min(lo + _GATHER_ROWS, n)
+        head = data[np.minimum(start[lo:hi, None] + twelve, last)]
+        views[lo:hi, 4:16] = np.where(twelve < np.minimum(length[lo:hi, None], 12), head, 0)
+    longer = length > 12
+    words[longer, 2] = 0
+    words[longer, 3] = start[longer]
+    validity = pa.array(keep, pa.bool_()).buffers()[1]
+    out = pa.Array.from_buffers(pa.string_view(), n, [validity, pa.py_buffer(views), arr.buffers()[2]])
+    return out.cast(pa.string())
+
+
 def _address(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.ChunkedArray:
     """地址泛化 to street level. Tried in order: cut after the first 街道/镇/乡 (江苏省常州市天宁区青龙街道
     龙锦路1号 → 江苏省常州市天宁区青龙街道); else cut after the road name (天宁区延陵西路123号 →
@@ -396,7 +472,7 @@ def _address(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Ch
 
     def one(chunk: pa.Array) -> pa.Array:
         stripped = pc.utf8_trim_whitespace(chunk)
-        township = pc.struct_field(pc.extract_regex(stripped, ADDRESS_TOWNSHIP), "a")
+        township = _township(stripped)
         # "龙锦路12幢乡村小院": the token sits after a road and number, not a township
         township = pc.if_else(pc.match_substring_regex(township, "[路号]"), pa.scalar(None, chunk.type), township)
         need = pc.and_(pc.is_null(township), pc.is_valid(stripped))
