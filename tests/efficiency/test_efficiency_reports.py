@@ -55,3 +55,11 @@ def test_cli_lists_the_cycle_commands() -> None:
     assert out.exit_code == 0
     for command in ("install", "demo", "start", "advance", "run", "decide", "confirm", "report", "clearout"):
         assert command in out.output
+
+
+def test_a_towns_first_year_report_lists_only_that_town() -> None:
+    now = _frame([("1", LC, 65.0, "B"), ("2", KL, 30.0, "D")])
+    report = build_report(2023, now, None, towns=[KL[1]])
+    assert [t["town"] for t in report["towns"]] == ["昆仑街道"]
+    assert report["total"]["counts"]["D"] == 1 and report["total"]["firms"] == 1
+    assert report["towns"][0]["moves"]["退出"] == 0 and report["towns"][0]["previous"] is None

@@ -24,106 +24,23 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import random
 from typing import Any
 
-import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
+from small_city import F1, F2, F3, F4, F5, LC, OWNER, tables
 
 from citybrain.auth.rules import Role
-from citybrain.demo.departments import departments
 from citybrain.efficiency import service as svc
 from citybrain.efficiency.api_schemas import CycleCreate, TransitionIn
 from citybrain.efficiency.reports import to_xlsx
 from citybrain.errors import Invalid
-from citybrain.org.schemas import DepartmentCreate
-from citybrain.org.service import department_create
-from citybrain.standards.generate import uscc
-
-LC = ("溧城街道", "320481002")
-KL = ("昆仑街道", "320481001")
-_rng = random.Random("efficiency-year-on-year")
-F1, F2, F3, F4, F5 = (uscc(_rng, division="320481") for _ in range(5))
-
-#: firm → (town, registered_on, {year: (area 亩, 实缴税金 万元)})
-FIRMS: dict[str, tuple[tuple[str, str], str, dict[int, tuple[float, float]]]] = {
-    F1: (LC, "2010-05-01", {2022: (10.0, 60.0), 2023: (10.0, 130.0)}),
-    F2: (LC, "2008-03-01", {2022: (10.0, 250.0), 2023: (10.0, 150.0)}),
-    F3: (KL, "2012-07-01", {2022: (10.0, 30.0), 2023: (10.0, 35.0)}),
-    F4: (KL, "2011-01-01", {2022: (5.0, 60.0)}),
-    F5: (KL, "2015-09-01", {2023: (4.0, 90.0)}),
-}
-
-
-def _tables(year: int) -> dict[str, pa.Table]:
-    """The three departments' deliveries for ``year``: 工商登记 (行政审批局), 宗地 (资规局), 税收 (税务局)."""
-    reg, land, tax = [], [], []
-    for code, ((town, town_code), registered, years) in FIRMS.items():
-        if year not in years:
-            continue
-        area, paid = years[year]
-        reg.append(
-            {
-                "uscc": code,
-                "name": f"溧阳同比测试{code[-4:]}有限公司",
-                "town": town,
-                "town_code": town_code,
-                "registered_on": dt.date.fromisoformat(registered),
-                "is_industrial": True,
-                "industry": "C34",
-                "is_utility": False,
-            }
-        )
-        land.append(
-            {
-                "uscc": code,
-                "plot_id": f"320481-{code[-6:]}",
-                "area_mu": area,
-                "certified": True,
-                "building_area": 3000.0,
-                "land_supplied_on": dt.date(2005, 1, 1),
-                "acquired_by_merger": False,
-                "attached": False,
-            }
-        )
-        # sales well under 2000 万: 调档 3 (规下 不得评为 A) stays out of the way
-        tax.append(
-            {
-                "uscc": code,
-                "tax_paid_in": paid,
-                "exempt_offset": 0.0,
-                "other_refunds": 0.0,
-                "excluded_taxes": 0.0,
-                "taxable_sales": 1000.0,
-            }
-        )
-    return {
-        "ly_eff_registration": pa.Table.from_pylist(reg),
-        "ly_eff_land": pa.Table.from_pylist(land),
-        "ly_eff_tax": pa.Table.from_pylist(tax),
-    }
-
-
-@pytest.fixture
-def liyang(run: Any, factory: Any) -> dict[str, Any]:
-    """溧阳's departments, the catalog resources, and a 数据管理员 for each department that delivers."""
-    depts = {
-        d.code: run(department_create, DepartmentCreate(**d.as_create()))
-        for d in departments()
-        if d.division_code == "320481"
-    }
-    run(svc.efficiency_catalog_install)
-    stewards = {code: factory.user(Role.STEWARD, dept=depts[code])[1] for code in ("lyspj", "lyzrzyj", "lyswj")}
-    office = factory.user(Role.STEWARD, dept=depts["lygxj"])[1]
-    return {"depts": depts, "stewards": stewards, "office": office}
 
 
 def _cycle(run: Any, liyang: dict[str, Any], year: int) -> Any:
     """Load the year's data as the source departments, then take the year through the whole cycle."""
-    owner = {"ly_eff_registration": "lyspj", "ly_eff_land": "lyzrzyj", "ly_eff_tax": "lyswj"}
-    for key, table in _tables(year).items():
-        run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][owner[key]])
+    for key, table in tables(year).items():
+        run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][OWNER[key]])
     office = liyang["office"]
     c = run(svc.efficiency_cycle_create, CycleCreate(year=year), actor=office)
     assert c.params_version == "2023"
@@ -210,9 +127,8 @@ def test_two_published_years_give_year_on_year_moves(run: Any, factory: Any, liy
 
 def test_report_ignores_a_previous_year_that_was_not_published(run: Any, liyang: dict[str, Any]) -> None:
     office = liyang["office"]
-    owner = {"ly_eff_registration": "lyspj", "ly_eff_land": "lyzrzyj", "ly_eff_tax": "lyswj"}
-    for key, table in _tables(2022).items():
-        run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][owner[key]])
+    for key, table in tables(2022).items():
+        run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][OWNER[key]])
     run(svc.efficiency_cycle_create, CycleCreate(year=2022), actor=office)
     run(svc.efficiency_cycle_advance, 2022, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
     past = dt.date.today() - dt.timedelta(days=1)

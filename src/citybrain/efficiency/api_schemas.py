@@ -128,6 +128,8 @@ class ObjectionPublic(BaseModel):
     reply: str | None
     replied_by: str | None
     replied_at: dt.datetime | None
+    dept_id: str | None = None
+    quality_number: str | None = None
 
 
 class DecisionPublic(BaseModel):

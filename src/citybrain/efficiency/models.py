@@ -74,7 +74,12 @@ class DataException(IdMixin, Base):
 
 
 class Objection(IdMixin, Base):
-    """An objection to the data used for a firm, raised in 数据核对 (kept here: no quality service yet)."""
+    """An objection to the data used for a firm, raised in 数据核对.
+
+    Kept here because the deadline and 逾期视为认可 belong to the cycle; an objection naming a resource is
+    routed to the department that supplied it (``dept_id``) and, with the quality service installed,
+    raised there as a 数据异议 (``quality_objection_id``), whose decision settles this row.
+    """
 
     __tablename__ = "eff_objection"
 
@@ -84,6 +89,10 @@ class Objection(IdMixin, Base):
     resource_key: Mapped[str | None] = mapped_column(String(64))
     field: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+    #: the source department that answers: the disputed resource's; None = the 领导小组 office
+    dept_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    quality_objection_id: Mapped[str | None] = mapped_column(String(32))
+    quality_number: Mapped[str | None] = mapped_column(String(32))
     #: open | accepted | rejected
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     raised_by: Mapped[str | None] = mapped_column(String(64))

@@ -38,8 +38,9 @@ def _move(prev: Any, now: str) -> str:
 def _in_towns(df: pd.DataFrame, towns: Sequence[str] | None) -> pd.DataFrame:
     if not towns:
         return df
-    codes = df["town_code"].fillna("").astype(str)
-    return df[codes.map(lambda c: any(c.startswith(t) for t in towns))]
+    # a boolean list, not a mapped Series: an empty object Series would select columns, not rows
+    keep = [any(str(c).startswith(t) for t in towns) for c in df["town_code"].fillna("")]
+    return df.loc[pd.Series(keep, index=df.index, dtype=bool)]
 
 
 def _pct(now: float | None, prev: float | None) -> float | None:

@@ -386,8 +386,9 @@ def efficiency_cycle_advance(ctx: Context, year: int, data: TransitionIn) -> Cyc
     now = dt.datetime.now(dt.UTC)
     if data.check_deadline is not None:
         c.check_deadline = data.check_deadline
+    quality: dict[str, list[str]] | None = None
     if data.to == wf.CHECKING:
-        _open_checking(ctx, c)
+        quality = _open_checking(ctx, c)
         c.checking_at = now
     elif data.to == wf.EVALUATING and c.state == wf.CHECKING:
         _close_checking(ctx, c)
@@ -415,13 +416,13 @@ def efficiency_cycle_advance(ctx: Context, year: int, data: TransitionIn) -> Cyc
             "efficiency_cycle_advance",
             resource_type="efficiency_cycle",
             resource_id=str(c.year),
-            details={"from": old, "to": data.to, "note": data.note},
+            details={"from": old, "to": data.to, "note": data.note, **({"quality": quality} if quality else {})},
         ),
     )
     return c
 
 
-def _open_checking(ctx: Context, c: Cycle) -> None:
+def _open_checking(ctx: Context, c: Cycle) -> dict[str, list[str]]:
     if c.check_deadline is None:
         raise Invalid("进入数据核对须设定核对截止日期（check_deadline）", details={"field": "check_deadline"})
     lake = lake_for(ctx)
@@ -441,16 +442,35 @@ def _open_checking(ctx: Context, c: Cycle) -> None:
     if rows:
         ctx.session.execute(insert(DataException), rows)
     # with the quality service, the same unmatched codes become 整改工单 of the source departments
-    quality_run = _optional("citybrain.quality.service", "quality_run")
-    if quality_run is not None:
-        from citybrain.auth.actor import SYSTEM
+    return _check_quality(ctx, versions)
 
-        # the check belongs to the platform, not to whoever opened 数据核对 (the office may not run
-        # quality checks on other departments' resources); same transaction, so it lands or not with it
-        platform = Context(session=ctx.session, actor=SYSTEM, settings=ctx.settings, request_id=ctx.request_id)
-        for key, version in versions.items():
-            if key != "ly_eff_registration":
-                quality_run(platform, key, version)
+
+def _check_quality(ctx: Context, versions: dict[str, int]) -> dict[str, list[str]]:
+    """Make sure every version shown in 数据核对 has been checked by the governance rules.
+
+    Each load already ran them (``after_load``); a version whose stored run still stands (same rules, same
+    工商登记 and other referenced data, see ``quality.service.standing_run``) keeps its results and tickets,
+    and only the others run again. Returns the keys reused and re-run.
+    """
+    quality_run = _optional("citybrain.quality.service", "quality_run")
+    standing = _optional("citybrain.quality.service", "standing_run")
+    out: dict[str, list[str]] = {"reused": [], "rerun": []}
+    if quality_run is None:
+        return out
+    from citybrain.catalog.service import get_resource
+
+    # the check belongs to the platform, not to whoever opened 数据核对 (the office may not run quality
+    # checks on other departments' resources); same transaction, so it lands or not with it
+    platform = _platform(ctx)
+    for key, version in sorted(versions.items()):
+        if key == "ly_eff_registration":
+            continue
+        if standing is not None and standing(platform, get_resource(ctx.session, key), version) is not None:
+            out["reused"].append(key)
+            continue
+        quality_run(platform, key, version)
+        out["rerun"].append(key)
+    return out
 
 
 def _resource_depts(ctx: Context) -> dict[str, str]:
@@ -497,6 +517,7 @@ def _close_checking(ctx: Context, c: Cycle) -> None:
             f"数据核对截止日期（{c.check_deadline}）未到，不能进入评价分类",
             details={"check_deadline": str(c.check_deadline)},
         )
+    _sync_objections(ctx, c)
     open_n = ctx.session.scalar(
         select(func.count()).select_from(Objection).where(Objection.cycle_id == c.id, Objection.status == "open")
     )
@@ -647,9 +668,10 @@ def efficiency_confirm_data(ctx: Context, year: int, uscc: str) -> dict[str, Any
 def efficiency_objection_create(ctx: Context, year: int, data: ObjectionCreate) -> Objection:
     """A firm or its town objects to data used for the firm, before the 数据核对 deadline.
 
-    Kept in the evaluation's own table (the deadline and 逾期视为认可 are the cycle's); when the quality
-    service is installed and the objection names a resource the actor may object to, it is also raised
-    there, which routes it to the authoritative source department.
+    Kept in the evaluation's own table (the deadline and 逾期视为认可 are the cycle's). An objection naming a
+    resource goes to the department that supplied it: with the quality service installed it is raised
+    there as a 数据异议 on the firm's records of the version shown, which the governance loop routes to the
+    authoritative source; that department's answer settles it. One naming no resource is the office's.
     """
     c = get_cycle(ctx, year)
     reg = _registration(lake_for(ctx), c.check_versions, data.uscc)
@@ -668,10 +690,12 @@ def efficiency_objection_create(ctx: Context, year: int, data: ObjectionCreate) 
         field=data.field,
         message=data.message,
         raised_by=ctx.actor.label(),
+        # "谁主管、谁统计、谁负责、谁解释": the department that supplied the disputed data answers
+        dept_id=_resource_depts(ctx).get(data.resource_key) if data.resource_key else None,
     )
     ctx.session.add(obj)
     ctx.session.flush()
-    _forward_objection(ctx, obj)
+    _forward_objection(ctx, c, obj)
     record_ctx(
         ctx,
         AuditEntry(
@@ -684,40 +708,99 @@ def efficiency_objection_create(ctx: Context, year: int, data: ObjectionCreate) 
     return obj
 
 
-def _forward_objection(ctx: Context, obj: Objection) -> None:
-    create = _optional("citybrain.quality.service", "objection_create") or _optional(
-        "citybrain.quality.objections", "objection_create"
-    )
+def _forward_objection(ctx: Context, c: Cycle, obj: Objection) -> None:
+    """Raise ``obj`` as a 数据异议 on the firm's records in the disputed resource, when there are any."""
+    create = _optional("citybrain.quality.objections", "objection_create")
     if create is None or obj.resource_key is None:
         return
     from citybrain.catalog.service import get_resource
-
-    resource = get_resource(ctx.session, obj.resource_key)
-    # a firm's portal account cannot raise platform objections; the office answers those itself
-    if not ctx.allowed("objection_create", resource):
-        return
+    from citybrain.quality.models import QualityObjection
     from citybrain.quality.schemas import ObjectionCreate as QualityObjectionCreate
 
+    resource = get_resource(ctx.session, obj.resource_key)
+    keys = _record_keys(ctx, c, obj.resource_key, obj.uscc, list(resource.primary_key or []))
+    if not keys:
+        # data missing for the firm: no record to dispute in the governance loop, so the source department
+        # answers it here (the objection is already routed to it by ``dept_id``)
+        return
+    # a firm's portal account (or a town user without the scope) cannot raise platform objections itself:
+    # the platform raises it on their behalf and records them as the raiser, so they can follow it
+    own = ctx.allowed("objection_create", resource)
+    raiser = ctx if own else _platform(ctx)
     field = obj.field if obj.field in {f.name for f in resource.fields} else None
-    created = create(
-        ctx,
-        obj.resource_key,
-        QualityObjectionCreate(
-            keys=[obj.uscc],
-            field=field,
-            description=obj.message,
-            evidence=f"工业企业效益综合评价数据核对异议 {obj.id}",
-        ),
-    )
+    try:
+        with ctx.session.begin_nested():
+            created = create(
+                raiser,
+                obj.resource_key,
+                QualityObjectionCreate(
+                    keys=keys,
+                    field=field,
+                    description=obj.message,
+                    evidence=f"工业企业效益综合评价 {c.year} 年度数据核对异议 {obj.id}（企业 {obj.uscc}）",
+                ),
+            )
+    except Invalid:
+        # the department reloaded since 数据核对 opened and the records shown are gone from its current
+        # version: the objection stays routed to it here, to be answered against the version shown
+        return
+    quality = ctx.session.get(QualityObjection, created.id)
+    if quality is not None and not own:
+        quality.raised_by = ctx.actor.label()
+        quality.raised_by_id = ctx.actor.user_id
+        quality.raised_by_dept_id = ctx.actor.dept_id
     obj.field = field
-    # remembered in the message trail so the office can follow it in the quality service
-    obj.message = f"{obj.message}\n（已转数据异议 {getattr(created, 'number', '')}）"
+    obj.quality_objection_id = created.id
+    obj.quality_number = created.number
+    # the governance loop may route a copied field on to its authoritative source
+    obj.dept_id = created.dept_id
+    ctx.session.flush()
+
+
+def _platform(ctx: Context) -> Context:
+    from citybrain.auth.actor import SYSTEM
+
+    return Context(session=ctx.session, actor=SYSTEM, settings=ctx.settings, request_id=ctx.request_id)
+
+
+def _record_keys(ctx: Context, c: Cycle, key: str, uscc: str, pk: list[str]) -> list[str]:
+    """The primary keys of the firm's records in the version shown in 数据核对, as the quality engine
+    writes them (a composite key joined by ``|``)."""
+    lake = lake_for(ctx)
+    versions = c.check_versions or _current_versions(lake)
+    if key not in versions or not pk:
+        return []
+    cols = _CODE_COLUMNS.get(key, ("uscc",))
+    where = " OR ".join(f"{col} = '{_safe_code(uscc)}'" for col in cols)
+    rows = lake.read(key, int(versions[key]), columns=pk, filter_sql=where).to_pylist()
+    return sorted({"|".join(str(r[k]) for k in pk) for r in rows})[:1000]
+
+
+def _sync_objections(ctx: Context, c: Cycle) -> None:
+    """Settle open objections whose 数据异议 the source department decided in the governance loop."""
+    try:
+        from citybrain.quality.models import ObjectionStatus, QualityObjection
+    except ModuleNotFoundError:
+        return
+    rows = ctx.session.execute(
+        select(Objection, QualityObjection)
+        .join(QualityObjection, QualityObjection.id == Objection.quality_objection_id)
+        .where(Objection.cycle_id == c.id, Objection.status == "open", QualityObjection.status != ObjectionStatus.OPEN)
+    ).all()
+    for obj, quality in rows:
+        obj.status = "rejected" if quality.status == ObjectionStatus.REJECTED else "accepted"
+        obj.reply = quality.decision_reason or ("异议成立，数据将更正" if obj.status == "accepted" else "异议不成立")
+        obj.replied_by = quality.decided_by
+        obj.replied_at = quality.decided_at
+    if rows:
+        ctx.session.flush()
 
 
 @action("efficiency_objection_list")
 def efficiency_objection_list(ctx: Context, year: int, *, status: str | None = None) -> list[Objection]:
     ctx.authorize("efficiency_objection_list")
     c = get_cycle(ctx, year)
+    _sync_objections(ctx, c)
     q = select(Objection).where(Objection.cycle_id == c.id).order_by(Objection.raised_at)
     if status:
         q = q.where(Objection.status == status)
@@ -741,12 +824,25 @@ def _narrow(ctx: Context, q: Any, uscc_col: Any, town_col: Any) -> Any:
 
 @action("efficiency_objection_reply")
 def efficiency_objection_reply(ctx: Context, objection_id: str, data: ObjectionReply) -> Objection:
-    ctx.authorize("efficiency_objection_reply", office(ctx))
+    """The department an objection was routed to answers it (the office answers those naming no data).
+
+    A forwarded objection is decided as its 数据异议 (upheld: the department corrects the records in a new
+    version, which the governance loop marks fixed; rejected: the reason is shown to the firm).
+    """
     obj = ctx.session.get(Objection, objection_id)
     if obj is None:
         raise NotFound(f"异议 {objection_id} 不存在", details={"objection": objection_id})
+    ctx.authorize("efficiency_objection_reply", {"dept_id": obj.dept_id} if obj.dept_id else office(ctx))
+    cycle = ctx.session.get(Cycle, obj.cycle_id)
+    if cycle is not None:
+        _sync_objections(ctx, cycle)
     if obj.status != "open":
         raise Conflict("该异议已答复", details={"status": obj.status})
+    if obj.quality_objection_id:
+        from citybrain.quality.objections import objection_reject, objection_uphold
+
+        decide = objection_uphold if data.status == "accepted" else objection_reject
+        decide(ctx, obj.quality_objection_id, data.reply)
     obj.status = data.status
     obj.reply = data.reply
     obj.replied_by = ctx.actor.label()

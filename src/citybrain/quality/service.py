@@ -372,6 +372,69 @@ def _prune_failures(ctx: Context, resource: Resource) -> None:
         ctx.session.execute(delete(QualityFailure).where(QualityFailure.run_id.in_(stale)))
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def standing_run(ctx: Context, resource: Resource, version: int, *, now: datetime | None = None) -> QualityRun | None:
+    """The stored run of ``resource`` v``version`` whose results a new run would repeat, else None.
+
+    A lake version never changes, so a run's verdicts stand while nothing else they depend on has:
+
+    - it is still the resource's latest run (a later run of another version moved the tickets on);
+    - the rule set: the catalog entry and the data standards that derive rules, and the stewards' own
+      rules, unchanged since (same usable and skipped rule ids, nothing edited after the run);
+    - every other resource a referential or 比对 rule reads, and every code list, unchanged since;
+    - the clock: a timeliness verdict must be the same now, and a ``not_future`` date range must have had
+      no failures (a date after the run's day may be in the past by now; none failing stays none).
+
+    Callers that would re-check a version already checked after its load use this to reuse the stored
+    results and tickets instead of running the rules again.
+    """
+    from citybrain.catalog.models import DataStandard
+    from citybrain.quality.rules import DateRangeRule, TimelinessRule
+
+    last = ctx.session.scalar(
+        select(QualityRun).where(QualityRun.resource_id == resource.id).order_by(QualityRun.created_at.desc()).limit(1)
+    )
+    if last is None or last.version != int(version):
+        return None
+    at = _aware(last.created_at)
+    if resource.updated_at and _aware(resource.updated_at) > at:
+        return None
+    edited = ctx.session.scalar(
+        select(func.max(QualityRuleSpec.created_at)).where(QualityRuleSpec.resource_id == resource.id)
+    )
+    standards = ctx.session.scalar(select(func.max(DataStandard.updated_at)))
+    if (edited and _aware(edited) > at) or (standards and _aware(standards) > at):
+        return None
+    lake = lake_for(ctx)
+    info = _version_info(lake, resource, int(version))
+    bound, skipped = _usable(
+        ctx, rules_for_resource(ctx.session, resource, lake), {c["name"] for c in info.schema}, lake
+    )
+    results = {r.rule_id: r for r in last.results}
+    if {b.rule.id for b in bound} != set(results) or sorted(x["rule"] for x in skipped) != sorted(
+        x["rule"] for x in last.skipped or []
+    ):
+        return None
+    now = now or datetime.now(UTC)
+    current = lake.current(resource.key)
+    last_loaded = _parse_ts(current.created_at) if current else None
+    for b in bound:
+        rule = b.rule
+        other = other_source(rule)
+        if other:
+            ref = lake.current(other)
+            if ref is None or _parse_ts(ref.created_at) > at:
+                return None
+        if isinstance(rule, TimelinessRule) and bool(results[rule.id].failed) != rule.is_stale(last_loaded, now):
+            return None
+        if isinstance(rule, DateRangeRule) and rule.not_future and results[rule.id].failed:
+            return None
+    return last
+
+
 @action("quality_run")
 def quality_run(ctx: Context, ref: str, version: int | None = None) -> RunPublic:
     """Run the resource's rules on a lake version (default: the current one) and update its tickets."""
