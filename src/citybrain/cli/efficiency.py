@@ -96,7 +96,7 @@ def exceptions(year: int, dept: str = typer.Option(None), as_user: str = AS_OPTI
 
 @app.command("reply")
 def reply(objection_id: str, status: str, text: str, as_user: str = AS_OPTION) -> None:
-    """Answer an objection: accepted or rejected, with the reply."""
+    """Answer an objection as the department it was routed to: accepted or rejected, with the reply."""
     with unit_of_work(as_user) as ctx:
         obj = service.efficiency_objection_reply(ctx, objection_id, ObjectionReply(status=status, reply=text))  # type: ignore[arg-type]
         console.print(f"异议 {obj.id}：{obj.status}")
