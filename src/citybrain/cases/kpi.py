@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, literal, or_, select
-from sqlalchemy import case as when
 
 from citybrain.actions import Context, action
 from citybrain.cases.models import Case, GridArea
@@ -85,12 +84,16 @@ COUNT_LABELS = {
 
 
 def _n(condition: Any) -> Any:
-    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+    # COUNT(*) FILTER (WHERE …), which PostgreSQL and SQLite (3.30+) both have: no CASE to evaluate and no
+    # numeric SUM per row, the bulk of the work when a period holds a million cases
+    return func.count().filter(condition)
 
 
 def _hours(dialect: str, start: Any, end: Any) -> Any:
     if dialect == "postgresql":
-        return func.extract("epoch", end - start) / 3600.0
+        # date_part gives a double; EXTRACT gives numeric (PostgreSQL 14+), whose AVG over a million cases
+        # costs a fifth of the whole KPI query
+        return func.date_part("epoch", end - start) / 3600.0
     # SQLite keeps UTC timestamps as ISO text, which julianday reads
     return (func.julianday(end) - func.julianday(start)) * 24.0
 
