@@ -140,6 +140,15 @@ class _Guard:
         self.fields = list(dict.fromkeys(wanted))
         return self.fields
 
+    def release(self) -> None:
+        """End the checks' transaction before the data is read.
+
+        On SQLite every transaction takes the write lock when it begins (``BEGIN IMMEDIATE``): held
+        over the DuckDB read and the masking, it would make every call wait for every other. The
+        checks are done; the usage row and the audit entry go in the next transaction, which commits
+        before the answer leaves."""
+        self.ctx.session.commit()
+
     # -- after ---------------------------------------------------------------------------------
     def _entry(self, result: str, rows: int | None, details: dict[str, Any]) -> AuditEntry:
         grant = self.grant
@@ -351,6 +360,7 @@ def share_lookup(
                     f"主键字段 {'、'.join(not_granted)} 不在授权范围内，不能按主键查询", details={"fields": not_granted}
                 )
             cols = src.select(fields)
+            guard.release()
             table = _by_key(ctx, grant, src, cols, {k: str(v) for k, v in values.items()})
         finally:
             src.close()
@@ -421,6 +431,7 @@ def share_verify(ctx: Context, grant_id: str | None, data: VerifyIn) -> dict[str
         guard.version = src.info.version
         try:
             where, params = _where(grant, {k: str(v) for k, v in data.record.items()}, src.columns)
+            guard.release()
             n = src.sql(f"SELECT count(*) FROM (SELECT 1 FROM read_parquet(?) WHERE {where} LIMIT 1)", params)
             match = bool(n.fetchall()[0][0])
         finally:
