@@ -10,7 +10,6 @@ read (``query.served_fields``), so no path — API, download, portal — can sho
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -708,7 +707,7 @@ def version_history(ctx: Context, ds: OpenDataset) -> list[VersionInfo]:
 def open_org_list(ctx: Context) -> list[tuple[Department, int]]:
     """Departments with published datasets, and how many (from the search index)."""
     ctx.authorize("open_org_list")
-    counts = Counter(e.dept_id for e in search.entries(ctx.session))
+    counts = search.summary(ctx.session).per_dept
     depts = {d.id: d for d in ctx.session.scalars(select(Department).where(Department.id.in_(list(counts))))}
     rows = [(depts[i], n) for i, n in counts.items() if i in depts]
     return sorted(rows, key=lambda r: (-r[1], r[0].code))
@@ -958,8 +957,8 @@ def _metrics(session: Session, *, exact: bool = True) -> dict[str, Any]:
     openable = set(
         session.scalars(select(Resource.id).where(Resource.status == "active", Resource.open_type.in_(OPENABLE)))
     )
-    index = search.entries(session)
-    opened = len({e.resource_id for e in index} & openable)
+    totals = search.summary(session)
+    opened = len(totals.resource_ids & openable)
     if exact:
         downloads, api_calls, views = session.execute(
             select(
@@ -969,9 +968,7 @@ def _metrics(session: Session, *, exact: bool = True) -> dict[str, Any]:
             ).where(OpenDataset.status == DatasetStatus.PUBLISHED)
         ).one()
     else:
-        downloads = sum(e.downloads for e in index)
-        api_calls = sum(e.api_calls for e in index)
-        views = sum(e.views for e in index)
+        downloads, api_calls, views = totals.downloads, totals.api_calls, totals.views
     approved = (
         session.scalar(
             select(func.count())
@@ -986,9 +983,9 @@ def _metrics(session: Session, *, exact: bool = True) -> dict[str, Any]:
         "open_rate": round(opened / len(openable), 4) if openable else 0.0,
         "resources_should_open": len(openable),
         "resources_opened": opened,
-        "datasets": len(index),
-        "departments": len({e.dept_id for e in index}),
-        "rows": sum(e.rows for e in index),
+        "datasets": sum(totals.per_dept.values()),
+        "departments": len(totals.per_dept),
+        "rows": totals.rows,
         "downloads": int(downloads),
         "api_calls": int(api_calls),
         "views": int(views),
