@@ -77,11 +77,22 @@ def test_check_digit_rule(duck) -> None:
 def test_phone(duck) -> None:
     mobile = PhoneRule(id="m", column="v")
     data = {
-        "v": ["13812345678", "+86 13812345678", "8613812345678", "12812345678", "1381234567", "0519-86681234", None]
+        "v": [
+            "13812345678",
+            "+86 13812345678",
+            "8613812345678",
+            "12812345678",
+            "1381234567",
+            "0519-86681234",
+            None,
+            "0086-13812345678",
+            "86-0519-86681234",
+            "86+13812345678",
+        ]
     }
-    assert failed(duck, mobile, data) == [False, False, False, True, True, True, False]
+    assert failed(duck, mobile, data) == [False, False, False, True, True, True, False, False, True, True]
     either = PhoneRule(id="m2", column="v", allow_landline=True)
-    assert failed(duck, either, data) == [False, False, False, True, True, False, False]
+    assert failed(duck, either, data) == [False, False, False, True, True, False, False, False, False, True]
 
 
 def test_date_range_on_text_and_dates(duck) -> None:

@@ -1,14 +1,19 @@
 """Run a rule set on a table, column-wise, on DuckDB or Spark.
 
-How a run is laid out, so that the expensive part (check digits, regexes, windows) is computed once:
+How a run is laid out, so that the source is read once and the expensive part (check digits, regexes,
+windows) is computed once:
 
-1. one aggregate over the source: row count and, per rule, how many rows it checked (cheap: null
-   tests, one regex for the cross-field rule);
-2. one projection computes every row rule's failure flag (code lists and reference tables joined in
-   as broadcastable lookups), keeps only rows where some flag is set, and is materialised (a DuckDB
-   temp table, a cached Spark view) — on real data a few percent of the rows;
-3. failed counts and the failing-row samples (first ``sample_size`` per rule by row key) are read
-   from that small table.
+1. the row count (a Parquet source answers it from its footers);
+2. one projection computes, per row rule, a failure flag and a "not checked" flag (code lists and
+   reference tables joined in as broadcastable lookups), keeps only the rows where some flag is set,
+   and is materialised (a DuckDB temp table, a cached Spark view) — on real data a few percent of
+   the rows; a rule's checked count is the row count less its "not checked" rows;
+3. the counts and the failing-row samples (first ``sample_size`` per rule by row key) are read from
+   that small table.
+
+On DuckDB, check digits run as Arrow kernels (:mod:`citybrain.quality.kernels`), vectorised in numpy,
+where the SQL form would take 17 substrings a row; Spark runs the Ibis expressions they are proved
+equal to.
 
 Cross-source comparison (比对) and timeliness (及时性) rules run on their own (a join, a clock).
 """
@@ -39,6 +44,7 @@ from citybrain.quality.rules import (
     Rule,
     Severity,
     TimelinessRule,
+    UniquenessRule,
 )
 
 DEFAULT_SAMPLE_SIZE = 20
@@ -122,6 +128,8 @@ class Backend(ABC):
 
     name: str
     con: Any
+    #: whether rules may use the Arrow kernels (:mod:`citybrain.quality.kernels`) as UDFs here
+    kernels: bool = False
 
     @abstractmethod
     def load(self, source: Source) -> ir.Table:
@@ -149,9 +157,11 @@ class DuckDBBackend(Backend):
     """In-process DuckDB (default). Arrow tables are scanned in place, not copied."""
 
     name = "duckdb"
+    kernels = True
 
-    def __init__(self, con: Any = None, *, threads: int | None = None) -> None:
+    def __init__(self, con: Any = None, *, threads: int | None = None, kernels: bool = True) -> None:
         self.con = con if con is not None else ibis.duckdb.connect()
+        self.kernels = kernels
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
 
@@ -290,6 +300,15 @@ def _attach_lookups(t: ir.Table, rules: Sequence[RowRule], refs: Mapping[str, ir
     return t
 
 
+def _attach_duplicates(t: ir.Table, rules: Sequence[RowRule]) -> ir.Table:
+    for rule in (r for r in rules if isinstance(r, UniquenessRule)):
+        dups = rule.duplicates(t)
+        # null keys never compare equal, so they are never marked: uniqueness skips them anyway
+        joined = t.left_join(dups, [t[k] == dups[f"__dk{j}"] for j, k in enumerate(rule.key)])
+        t = joined.select(*t.columns, rule.marker)
+    return t
+
+
 def _int(value: Any) -> int:
     return 0 if value is None else int(value)
 
@@ -302,17 +321,22 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
 # row rules
 
 
-def _failure_projection(keyed: ir.Table, rules: Sequence[RowRule], refs: Mapping[str, ir.Table]) -> ir.Table:
-    """Key, every column the rules read (as text) and one flag per rule, for rows failing some rule."""
-    base = _attach_lookups(keyed, rules, refs)
+def _failure_projection(
+    keyed: ir.Table, rules: Sequence[RowRule], refs: Mapping[str, ir.Table], *, kernels: bool
+) -> ir.Table:
+    """Key, every column the rules read (as text), one failure flag and one "not checked" flag per rule,
+    for the rows some rule fails or does not check — so that one pass over the source answers both."""
+    base = _attach_duplicates(_attach_lookups(keyed, rules, refs), rules)
     columns = sorted({c for r in rules for c in r.columns})
-    flags = {f"__f{i}": rule.failed(base) for i, rule in enumerate(rules)}
+    flags = {f"__f{i}": rule.failed_on(base, kernels=kernels) for i, rule in enumerate(rules)}
+    unchecked = {f"__u{i}": ~rule.checked(base).fill_null(False) for i, rule in enumerate(rules)}
     projected = base.select(
         base[KEY],
         *[_string(base[c]).name(f"__v{j}") for j, c in enumerate(columns)],
         **flags,
+        **unchecked,
     )
-    return projected.filter(ibis.or_(*(projected[f] for f in flags)))
+    return projected.filter(ibis.or_(*(projected[f] for f in [*flags, *unchecked])))
 
 
 def _run_row_rules(
@@ -323,22 +347,20 @@ def _run_row_rules(
     refs: Mapping[str, ir.Table],
     sample_size: int,
 ) -> tuple[int, list[RuleResult]]:
-    checked_q = t.aggregate(
-        __rows=t.count(),
-        **{f"__c{i}": r.checked(t).fill_null(False).cast("int64").sum() for i, r in enumerate(rules)},
-    )
-    checked = _rows(backend.to_arrow(checked_q))[0]
+    # a Parquet source answers this from its footers, without reading a value
+    rows = _int(backend.to_arrow(t.aggregate(__rows=t.count()))["__rows"][0].as_py())
     columns = sorted({c for r in rules for c in r.columns})
     col_index = {c: j for j, c in enumerate(columns)}
     width = max(len(r.columns) for r in rules)
 
-    with backend.materialized(_failure_projection(keyed, rules, refs)) as failures:
+    with backend.materialized(_failure_projection(keyed, rules, refs, kernels=backend.kernels)) as failures:
         failed_q = failures.aggregate(
-            __n=failures.count(), **{f"__f{i}": failures[f"__f{i}"].cast("int64").sum() for i in range(len(rules))}
+            __n=failures.count(),
+            **{f"__{x}{i}": failures[f"__{x}{i}"].cast("int64").sum() for i in range(len(rules)) for x in "fu"},
         )
         failed = _rows(backend.to_arrow(failed_q))[0]
         samples: dict[int, list[FailingRow]] = {i: [] for i in range(len(rules))}
-        if sample_size > 0 and _int(failed["__n"]):
+        if sample_size > 0 and any(_int(failed[f"__f{i}"]) for i in range(len(rules))):
             branches = []
             for i, rule in enumerate(rules):
                 vals = [failures[f"__v{col_index[c]}"] for c in rule.columns]
@@ -377,12 +399,12 @@ def _run_row_rules(
                 dimension=rule.dimension,  # type: ignore[arg-type]
                 severity=rule.severity,
                 columns=rule.columns,
-                checked=_int(checked[f"__c{i}"]),
+                checked=rows - _int(failed[f"__u{i}"]),
                 failed=_int(failed[f"__f{i}"]),
                 samples=tuple(sorted(samples[i], key=lambda s: (s.key or "", s.value or ""))),
             )
         )
-    return _int(checked["__rows"]), results
+    return rows, results
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -563,9 +585,9 @@ def failing_keys(
         flagged = joined.select("__key", __failed=conflict.fill_null(False))
         expr = flagged.filter(flagged["__failed"]).select("__key").distinct().order_by("__key")
     elif isinstance(rule, RowRule):
-        base = _attach_lookups(_with_key(t, key), [rule], loaded_refs)
-        # flag first, filter after: a window (uniqueness) inside a filter compiles wrongly for Spark
-        flagged = base.select(KEY, __failed=rule.failed(base))
+        base = _attach_duplicates(_attach_lookups(_with_key(t, key), [rule], loaded_refs), [rule])
+        # flag first, filter after: a join's marker inside a filter has compiled wrongly for Spark
+        flagged = base.select(KEY, __failed=rule.failed_on(base, kernels=backend.kernels))
         expr = flagged.filter(flagged["__failed"]).select(KEY).distinct().order_by(KEY)
     else:
         raise Invalid(f"规则 {rule.id} 不是逐行规则，没有失败记录", details={"rule": rule.id})
