@@ -70,3 +70,25 @@ def test_checking_reuses_checks_that_still_stand(run: Any, liyang: dict[str, Any
     run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="collecting", note="再核"), actor=office)
     run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
     assert (_runs(run, "ly_eff_land"), _runs(run, "ly_eff_tax")) == (2, 2)
+
+
+def test_a_stored_check_stops_standing_once_its_timeliness_verdict_would_change(
+    run: Any, liyang: dict[str, Any]
+) -> None:
+    pytest.importorskip("citybrain.quality.service")
+    from citybrain.catalog.service import get_resource
+    from citybrain.quality.service import standing_run
+
+    for key, table in tables(YEAR).items():
+        run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][OWNER[key]])
+
+    def standing(ctx: Any, days: int) -> bool:
+        resource = get_resource(ctx.session, "ly_eff_tax")
+        version = svc.lake_for(ctx).current("ly_eff_tax").version
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+        return standing_run(ctx, resource, version, now=now) is not None
+
+    # the resource is updated 每年 (366 days, no grace): fresh today and in 300 days, overdue in 400,
+    # when a new run would fail the timeliness rule the stored run passed
+    assert run(standing, 0) and run(standing, 300)
+    assert not run(standing, 400)
