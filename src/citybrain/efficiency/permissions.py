@@ -2,7 +2,9 @@
 
 - The 领导小组 office (市工信局) runs the cycle: its 数据管理员 (steward) act on resources whose
   ``dept_id`` is the office's; platform admins and the CDO on any.
-- Department stewards load their own department's data.
+- Department stewards load their own department's data, and answer the 数据核对 objections routed to
+  their department (the resource passed is ``{"dept_id": <source department>}``; the office's own for
+  an objection naming no data).
 - A town user (``Actor.divisions``) sees only firms registered in its towns; a firm (a public user bound
   to a 统一社会信用代码, :class:`citybrain.efficiency.models.FirmAccount`) sees only itself.
 
