@@ -32,6 +32,11 @@ def test_form_lists_department_resources_and_fields(client: Any, world: World) -
     note = re.search(r'<select id="mask-note".*?</select>', html, re.S)
     assert note is not None and 'value="plain"' in note.group(0)
     assert 'id="inc-manager_id"' not in html and "4 级高敏感，不得开放" in html
+    # only maskings that suit the column's type: text methods for text, generalisation for dates
+    opened = re.search(r'<select id="mask-opened".*?</select>', html, re.S)
+    assert opened is not None and 'value="date_year"' in opened.group(0) and 'value="name"' not in opened.group(0)
+    count = re.search(r'<select id="mask-passengers".*?</select>', html, re.S)
+    assert count is not None and 'value="name"' not in count.group(0) and 'value="date_year"' not in count.group(0)
     for licence in ("cc-by-4.0", "odc-by", "city-open-1.0"):
         assert f'value="{licence}"' in html
     ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html))

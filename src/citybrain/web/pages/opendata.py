@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 
+from citybrain.auth.rules import Role
 from citybrain.catalog import service as catalog
 from citybrain.catalog.schemas import ResourcePublic, SearchQuery
 from citybrain.errors import CityBrainError, NotAuthenticated, NotAuthorized, NotFound, parse
@@ -28,17 +29,20 @@ from citybrain.web.pages.portal import PORTAL, page
 router = APIRouter(include_in_schema=False)
 PREPARE = f"{PORTAL}/prepare"
 
-#: masking choices offered per field: form value -> (message key, MaskSpec as a dict). "default" and
-#: "plain" are not masks: the policy default for the field's level, and no masking (levels 1–2 only)
-MASK_CHOICES: dict[str, tuple[str, dict[str, Any]]] = {
-    "name": ("od.mask.name", {"method": "name", "params": {}}),
-    "mask_3_4": ("od.mask.mask_3_4", {"method": "mask", "params": {"keep_first": 3, "keep_last": 4}}),
-    "mask_1_1": ("od.mask.mask_1_1", {"method": "mask", "params": {"keep_first": 1, "keep_last": 1}}),
-    "email": ("od.mask.email", {"method": "email", "params": {}}),
-    "date_month": ("od.mask.date_month", {"method": "date", "params": {"granularity": "month"}}),
-    "date_year": ("od.mask.date_year", {"method": "date", "params": {"granularity": "year"}}),
-    "address": ("od.mask.address", {"method": "address", "params": {}}),
-    "pseudonym": ("od.mask.pseudonym", {"method": "pseudonym", "params": {}}),
+#: masking choices offered per field: form value -> (message key, MaskSpec as a dict, the data types it
+#: suits). "default" and "plain" are not masks: the policy default for the field's level, and no masking
+#: (levels 1–2 only). A text method on a number or a date would fail when the data is read, so it is not offered.
+_TEXT = ("string",)
+_DATES = ("date", "datetime")
+MASK_CHOICES: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
+    "name": ("od.mask.name", {"method": "name", "params": {}}, _TEXT),
+    "mask_3_4": ("od.mask.mask_3_4", {"method": "mask", "params": {"keep_first": 3, "keep_last": 4}}, _TEXT),
+    "mask_1_1": ("od.mask.mask_1_1", {"method": "mask", "params": {"keep_first": 1, "keep_last": 1}}, _TEXT),
+    "email": ("od.mask.email", {"method": "email", "params": {}}, _TEXT),
+    "address": ("od.mask.address", {"method": "address", "params": {}}, _TEXT),
+    "pseudonym": ("od.mask.pseudonym", {"method": "pseudonym", "params": {}}, _TEXT),
+    "date_month": ("od.mask.date_month", {"method": "date", "params": {"granularity": "month"}}, _DATES),
+    "date_year": ("od.mask.date_year", {"method": "date", "params": {"granularity": "year"}}, _DATES),
 }
 
 register(
@@ -122,6 +126,7 @@ def _field_rows(ctx: Ctx, resource: ResourcePublic, present: set[str] | None) ->
                 "default_label": q.describe_mask(default) or _t(ctx, "od.mask.none"),
                 # a 敏感 field must stay masked: the form does not offer what the action would refuse
                 "plain_allowed": level < 3,
+                "choices": [(v, key) for v, (key, _spec, types) in MASK_CHOICES.items() if f.data_type in types],
             }
         )
     return rows
@@ -132,7 +137,8 @@ def _form_page(
 ) -> Response:
     if not ctx.allowed("open_dataset_prepare"):
         raise NotAuthorized("只有数据提供部门的数据管理员可以准备开放数据集")
-    scope = None if ctx.actor.kind == "system" or "admin" in {str(r) for r in ctx.actor.roles} else ctx.actor.dept_id
+    # a steward prepares from the own department's resources; an administrator from any
+    scope = None if ctx.actor.kind == "system" or ctx.actor.roles & {Role.ADMIN} else ctx.actor.dept_id
     resources = catalog.resource_search(ctx, SearchQuery(dept=scope, limit=500), facets=False).items
     resources = [r for r in resources if ctx.allowed("open_dataset_prepare", r)]
     chosen = None
@@ -158,7 +164,6 @@ def _form_page(
             "versions": versions,
             "fields": fields,
             "licences": LICENCES,
-            "mask_choices": MASK_CHOICES,
             "form": form,
             "error": error,
         },
@@ -173,20 +178,20 @@ def prepare_form(ctx: Ctx, request: Request) -> Response:
     return _form_page(ctx, request, {"resource": request.query_params.get("resource", ""), "follow": "latest"})
 
 
-def _choices(form: Any, names: list[str]) -> list[dict[str, Any]]:
+def _choices(form: Any, data_types: dict[str, str]) -> list[dict[str, Any]]:
     """Per-field choices for the action: left out, the policy default, unmasked, or a named masking."""
     out: list[dict[str, Any]] = []
     included = set(form.getlist("include"))
-    for name in names:
+    for name in data_types:
         if name not in included:
             out.append({"name": name, "include": False})
             continue
         mask = str(form.get(f"mask.{name}") or "default")
         if mask == "plain":
             out.append({"name": name, "plain": True})
-        elif mask in MASK_CHOICES:
+        elif mask in MASK_CHOICES and data_types.get(name) in MASK_CHOICES[mask][2]:
             out.append({"name": name, "mask": MASK_CHOICES[mask][1]})
-        # "default": no choice, so the action applies the policy default for the field's level
+        # "default" (or a masking that does not suit the type): no choice, so the action applies the policy default
     return out
 
 
@@ -211,7 +216,7 @@ async def prepare_submit(ctx: Ctx, request: Request) -> Response:
             "licence": values.get("licence") or "cc-by-4.0",
             "topic": values.get("topic") or None,
             "tags": [t.strip() for t in values.get("tags", "").replace("，", ",").split(",") if t.strip()] or None,
-            "fields": _choices(form, [f.name for f in resource.fields]),
+            "fields": _choices(form, {f.name: f.data_type for f in resource.fields}),
             "follow_latest": not pinned,
             "version": int(values["version"]) if pinned and values.get("version", "").isdigit() else None,
         }
