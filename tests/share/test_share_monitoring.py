@@ -150,6 +150,34 @@ def test_changed_volume_factor_changes_what_is_flagged(run, world, settings, mon
     assert alert.kind == "volume_jump" and alert.details["factor"] == 3.0 and alert.details["rows_24h"] == 11
 
 
+def test_rows_from_elsewhere_count_at_the_next_full_check(run, world, db, settings, monkeypatch) -> None:
+    """Between full checks the volume check adds up its own calls' rows; rows written by another
+    process are counted at the latest VOLUME_RECHECK later."""
+    monkeypatch.setattr(settings, "share_volume_min_rows", 5)
+    gid = _companies_grant(run, world, expected_volume=2)
+    run(access.share_query, gid, QueryIn(limit=3), actor=world.consumer[1])
+    with db.session() as s:
+        s.add(ShareCall(grant_id=gid, resource_key="companies", dept_id=world.source.id,
+                        consumer_dept_id=world.consumer_dept.id, mode="query", rows=100,
+                        at=datetime.now(UTC)))  # fmt: skip
+    # this process's own rows always count: 3 + 3 crosses the bar of 5 at once
+    run(access.share_query, gid, QueryIn(limit=3), actor=world.consumer[1])
+    assert _kinds(run, world) == ["volume_jump"]
+    [alert] = run(anomalies.anomaly_list, actor=world.security[1])
+    assert alert.details["rows_24h"] == 106
+
+    other = _companies_grant(run, world, expected_volume=2)
+    run(access.share_query, other, QueryIn(limit=1), actor=world.consumer[1])
+    with db.session() as s:
+        s.add(ShareCall(grant_id=other, resource_key="companies", dept_id=world.source.id,
+                        consumer_dept_id=world.consumer_dept.id, mode="query", rows=100,
+                        at=datetime.now(UTC)))  # fmt: skip
+    later = datetime.now(UTC) + anomalies.VOLUME_RECHECK + timedelta(seconds=1)
+    monkeypatch.setattr(anomalies, "clock", lambda: later)
+    run(access.share_query, other, QueryIn(limit=1), actor=world.consumer[1])
+    assert sorted(a.details["rows_24h"] for a in run(anomalies.anomaly_list, actor=world.security[1])) == [102, 106]
+
+
 def test_thresholds_come_from_the_environment(monkeypatch) -> None:
     from citybrain.settings import Settings
 

@@ -186,7 +186,7 @@ class _Guard:
         self.ctx.session.add(call)
         self.ctx.session.flush()
         record_ctx(self.ctx, self._entry("ok", rows, details))
-        anomalies.after_call(self.ctx, grant, self.mode, hit=hit)
+        anomalies.after_call(self.ctx, grant, self.mode, hit=hit, rows=rows)
         return call
 
     def deny(self, exc: CityBrainError) -> NoReturn:
