@@ -210,3 +210,31 @@ def test_demo_has_cases_in_many_states_from_every_channel(demo, demo_db) -> None
     assert len(cases) == demo.cases["total"] >= CASES * 0.9  # a few merge into earlier reports
     assert len({c.state for c in cases}) >= 5
     assert len(channels) >= 3
+
+
+def test_demo_publishes_two_efficiency_years_with_objections_and_decisions(demo, demo_db, demo_settings) -> None:
+    from citybrain.actions import Context
+    from citybrain.auth.actor import SYSTEM
+    from citybrain.efficiency import service as eff
+    from citybrain.efficiency.models import Decision, Objection
+    from citybrain.quality.models import QualityObjection
+
+    assert list(demo.efficiency["years"]) == [2022, 2023]
+    with demo_db.session() as s:
+        ctx = Context(session=s, actor=SYSTEM, settings=demo_settings)
+        assert [c.state for c in eff.efficiency_cycle_list(ctx)] == ["published", "published"]
+        report = eff.efficiency_report(ctx, 2023)
+        objections = list(s.scalars(select(Objection)))
+        routed = {o.resource_key: s.get(QualityObjection, o.quality_objection_id) for o in objections}
+        depts = {d.id: d.code for d in s.scalars(select(Department))}
+        kinds = Counter(d.kind for d in s.scalars(select(Decision)))
+    # 结果通报 of 2023 is compared with 2022's: the same firms with moved figures, so some move each way
+    assert report["previous_year"] == 2022 and report["run"]["published"]
+    assert report["total"]["moves"]["升档"] > 0 and report["total"]["moves"]["降档"] > 0
+    assert sum(report["total"]["counts"].values()) == report["total"]["firms"] > 0
+    # one objection upheld and corrected by the 税务局, one rejected by the 资规局, each its own department's
+    assert {o.resource_key: o.status for o in objections} == {"ly_eff_tax": "accepted", "ly_eff_land": "rejected"}
+    assert (depts[routed["ly_eff_tax"].dept_id], routed["ly_eff_tax"].status) == ("lyswj", "fixed")
+    assert (depts[routed["ly_eff_land"].dept_id], routed["ly_eff_land"].status) == ("lyzrzyj", "rejected")
+    # the 领导小组 认定 T candidates (and turned one down) with reasons, per year
+    assert kinds["t_confirm"] >= 2 and kinds["t_reject"] == 2

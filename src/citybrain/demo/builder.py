@@ -415,17 +415,9 @@ def _publish(ctx: Context) -> list[str]:
     return publish_demo(ctx)
 
 
-#: the 评价年度 of the demo: 溧政发〔2023〕6号 evaluates the year before it is applied
-EFFICIENCY_YEAR = 2023
-
-
 def _efficiency(ctx: Context, firms: int, seed: str) -> dict[str, Any]:
-    """溧阳's 亩均效益 evaluation: its input resources under their real providers, a year of department
-    data loaded through the connectors, and the year's cycle opened at 数据采集."""
-    from citybrain.efficiency.api_schemas import CycleCreate
-    from citybrain.efficiency.service import efficiency_catalog_install, efficiency_cycle_create, efficiency_demo_load
+    """溧阳's 亩均效益 evaluation: its input resources under their real providers, and two years of
+    department data each taken through the whole cycle to 结果通报 (see ``citybrain.demo.efficiency``)."""
+    from citybrain.demo.efficiency import build_efficiency
 
-    installed = efficiency_catalog_install(ctx)
-    loaded = efficiency_demo_load(ctx, EFFICIENCY_YEAR, seed=seed, n_firms=firms)
-    efficiency_cycle_create(ctx, CycleCreate(year=EFFICIENCY_YEAR, params_version="2023"))
-    return {"resources": len(installed), "year": EFFICIENCY_YEAR, "firms": firms, "rows": loaded["rows"]}
+    return build_efficiency(ctx, firms, seed)
