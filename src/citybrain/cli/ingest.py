@@ -121,18 +121,37 @@ def quarantine(
     resource: str = typer.Argument(..., help="resource key, id or OID"),
     load_id: str = typer.Option(None, "--load", help="only this load"),
     status: str = typer.Option("open", help="open, resolved, or all"),
+    summary: bool = typer.Option(False, "--summary", help="counts per field and kind of problem instead of rows"),
+    field: str = typer.Option(None, "--field", help="only rows failing on this field"),
+    kind: str = typer.Option(None, "--kind", help="only rows failing this check (as --summary lists it)"),
     limit: int = 50,
     offset: int = 0,
     as_json: bool = typer.Option(False, "--json", help="print the rows with their raw values as JSON"),
     as_user: str = AS_OPTION,
 ) -> None:
-    """Rows that failed the checks: row number, field, reason (``--json`` adds the raw row)."""
+    """Rows that failed the checks: row number, field, reason (``--json`` adds the raw row);
+    ``--summary`` groups them by field and kind of problem."""
+    state = None if status == "all" else status
+    if summary:
+        with unit_of_work(as_user) as ctx:
+            groups = service.quarantine_summary(ctx, resource, status=state)
+        if as_json:
+            emit_json([g.model_dump(mode="json") for g in groups])
+            return
+        table(
+            f"隔离数据分类（{len(groups)} 类，共 {sum(g.rows for g in groups)} 行）",
+            ["字段", "问题类型", "行数", "归集次数", "示例"],
+            [[g.field or "", g.kind or "", g.rows, g.loads, g.example] for g in groups],
+        )
+        return
     with unit_of_work(as_user) as ctx:
         page = service.quarantine_list(
             ctx,
             None if load_id else resource,
             load_id=load_id,
-            status=None if status == "all" else status,
+            status=state,
+            field=field,
+            kind=kind,
             limit=limit,
             offset=offset,
         )

@@ -448,11 +448,20 @@ class RowChecker:
                     "row_number": number,
                     "field": problems[0]["field"],
                     "reason": f"{self.schema.field(problems[0]['field']).label}：{problems[0]['reason']}",
+                    "kind": problem_kind(problems[0]["reason"]),
                     "problems": problems,
                     "raw": jsonable_row(raw),
                 }
             )
         return CheckedBatch(accepted, rejected)
+
+
+def problem_kind(problem: str) -> str:
+    """The check a problem failed, without the offending value: ``不是有效的日期：2020-02-31`` →
+    ``不是有效的日期``, ``长度应为 18 个字符，实际 17 个`` → ``长度应为 18 个字符``. Quarantined rows are
+    grouped by field and kind, so that a steward sees one line per kind of mistake, not per value."""
+    cut = [i for i in (problem.find("："), problem.find("，")) if i > 0]
+    return problem[: min(cut)] if cut else problem
 
 
 def jsonable(value: Any) -> Any:
@@ -641,6 +650,7 @@ def _quarantine_duplicates(schema: ResourceSchema, staged: Path, spill: Path) ->
                     "row_number": number,
                     "field": schema.primary_key[0],
                     "reason": reason,
+                    "kind": f"主键 {label} 重复",
                     "problems": [
                         {"field": k, "title": schema.field(k).title, "reason": reason} for k in schema.primary_key
                     ],

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybrain.db import Base, IdMixin, utcnow
@@ -104,6 +104,7 @@ class QuarantineRow(IdMixin, Base):
     """A row that failed the catalog's checks, kept whole so it can be fixed and resubmitted."""
 
     __tablename__ = "ingest_quarantine"
+    __table_args__ = (Index("ix_ingest_quarantine_group", "resource_id", "status", "field", "problem_kind"),)
 
     load_id: Mapped[str] = mapped_column(ForeignKey("ingest_load.id", ondelete="CASCADE"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("resource.id", ondelete="CASCADE"), index=True)
@@ -112,6 +113,9 @@ class QuarantineRow(IdMixin, Base):
     #: the first failing field and its reason; ``problems`` lists every one
     field: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
+    #: the check that failed, without the value (:func:`citybrain.ingest.checks.problem_kind`): what the
+    #: quarantine is grouped by
+    problem_kind: Mapped[str | None] = mapped_column(String(200))
     problems: Mapped[list[Any]] = mapped_column(default=list)
     #: the row as read, column names as in the input
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)

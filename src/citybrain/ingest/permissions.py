@@ -18,6 +18,7 @@ RULES = {
     "load_list": rule("ingest:read", **_META),
     "load_show": rule("ingest:read", **_META),
     "quarantine_list": rule("ingest:read", any_dept={Role.ADMIN}, own_dept={Role.STEWARD}),
+    "quarantine_summary": rule("ingest:read", any_dept={Role.ADMIN}, own_dept={Role.STEWARD}),
     "quarantine_resubmit": rule("ingest:write", **_WRITE),
     "version_list": rule("ingest:read", **_META),
     "version_read": rule("ingest:read", **_DATA),

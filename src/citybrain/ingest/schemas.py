@@ -45,6 +45,7 @@ class QuarantinePublic(BaseModel):
     row_number: int
     field: str | None
     reason: str
+    problem_kind: str | None
     problems: list[dict[str, Any]]
     raw: dict[str, Any]
     status: str
@@ -57,6 +58,19 @@ class QuarantinePublic(BaseModel):
 class QuarantinePage(BaseModel):
     total: int
     items: list[QuarantinePublic]
+
+
+class QuarantineGroup(BaseModel):
+    """Quarantined rows that failed the same check on the same field, across loads."""
+
+    field: str | None
+    kind: str | None
+    #: one of the group's reasons, with its value (e.g. ``成立日期：不是有效的日期：2020-02-31``)
+    example: str
+    rows: int
+    loads: int
+    first_row_number: int
+    last_load_at: datetime
 
 
 class Correction(BaseModel):

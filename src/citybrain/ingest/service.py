@@ -61,6 +61,7 @@ from citybrain.ingest.schemas import (
     Correction,
     LoadPage,
     LoadPublic,
+    QuarantineGroup,
     QuarantinePage,
     QuarantinePublic,
     RowsPage,
@@ -369,6 +370,7 @@ def _insert_quarantine(session: Session, load: IngestLoad, plan: LoadPlan, out: 
                     "row_number": r["row_number"],
                     "field": r["field"],
                     "reason": r["reason"],
+                    "problem_kind": r["kind"],
                     "problems": r["problems"],
                     "raw": r["raw"],
                     "status": QuarantineStatus.OPEN.value,
@@ -389,6 +391,7 @@ def _settle_resubmit(session: Session, actor: Actor, load: IngestLoad, plan: Loa
         if qid in still_bad:
             bad = still_bad[qid]
             q.reason, q.problems, q.raw, q.field = bad["reason"], bad["problems"], bad["raw"], bad["field"]
+            q.problem_kind = bad["kind"]
         elif load.version is not None:
             q.status = QuarantineStatus.RESOLVED.value
             q.resolved_version = load.version
@@ -636,10 +639,13 @@ def quarantine_list(
     *,
     load_id: str | None = None,
     status: str | None = QuarantineStatus.OPEN.value,
+    field: str | None = None,
+    kind: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> QuarantinePage:
-    """Quarantined rows of a resource or of one load, oldest load first, in input order."""
+    """Quarantined rows of a resource or of one load, oldest load first, in input order; ``field`` and
+    ``kind`` narrow them to one group of :func:`quarantine_summary`."""
     limit, offset = _page(limit, offset)
     if not ref and not load_id:
         raise Invalid("请指定资源或归集记录", details={"field": "ref"})
@@ -658,6 +664,10 @@ def quarantine_list(
         ctx.authorize("quarantine_list", target)
     if status:
         conditions.append(QuarantineRow.status == status)
+    if field:
+        conditions.append(QuarantineRow.field == field)
+    if kind:
+        conditions.append(QuarantineRow.problem_kind == kind)
     total = ctx.session.scalar(select(func.count()).select_from(QuarantineRow).where(*conditions)) or 0
     rows = list(
         ctx.session.scalars(
@@ -681,6 +691,37 @@ def quarantine_list(
         ),
     )
     return QuarantinePage(total=total, items=[QuarantinePublic.model_validate(r) for r in rows])
+
+
+@action("quarantine_summary")
+def quarantine_summary(
+    ctx: Context, ref: str, *, status: str | None = QuarantineStatus.OPEN.value
+) -> list[QuarantineGroup]:
+    """A resource's quarantined rows grouped by field and kind of problem (the check that failed, not
+    the value), the largest group first: a steward fixes one kind of mistake at a time, at its source,
+    rather than row by row. Counts and one example reason, no row values beyond it."""
+    resource = get_resource(ctx.session, ref)
+    with _explain_refusal(ctx, resource, "查看隔离区数据"):
+        ctx.authorize("quarantine_summary", resource)
+    conditions = [QuarantineRow.resource_id == resource.id]
+    if status:
+        conditions.append(QuarantineRow.status == status)
+    rows = ctx.session.execute(
+        select(
+            QuarantineRow.field,
+            QuarantineRow.problem_kind.label("kind"),
+            func.min(QuarantineRow.reason).label("example"),
+            func.count().label("rows"),
+            func.count(func.distinct(QuarantineRow.load_id)).label("loads"),
+            func.min(QuarantineRow.row_number).label("first_row_number"),
+            func.max(IngestLoad.started_at).label("last_load_at"),
+        )
+        .join(IngestLoad, IngestLoad.id == QuarantineRow.load_id)
+        .where(*conditions)
+        .group_by(QuarantineRow.field, QuarantineRow.problem_kind)
+        .order_by(func.count().desc(), QuarantineRow.field, QuarantineRow.problem_kind)
+    )
+    return [QuarantineGroup.model_validate(r, from_attributes=True) for r in rows]
 
 
 @action("quarantine_resubmit")

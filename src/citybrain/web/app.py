@@ -37,6 +37,7 @@ ROUTERS = (
     "citybrain.web.api.efficiency",
     "citybrain.web.pages.console",
     "citybrain.web.pages.catalog",
+    "citybrain.web.pages.ingest",
     "citybrain.web.pages.admin",
     "citybrain.web.pages.quality",
     "citybrain.web.pages.share",

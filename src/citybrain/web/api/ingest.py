@@ -18,6 +18,7 @@ from citybrain.ingest.schemas import (
     LoadPage,
     LoadPublic,
     PruneIn,
+    QuarantineGroup,
     QuarantinePage,
     ResubmitIn,
     RowsPage,
@@ -108,8 +109,25 @@ def load_quarantine(ctx: Ctx, load_id: str, status: str | None = None, limit: in
 
 
 @router.get("/resources/{ref}/quarantine", response_model=QuarantinePage)
-def quarantine_list(ctx: Ctx, ref: str, status: str | None = "open", limit: int = 50, offset: int = 0) -> object:
-    return service.quarantine_list(ctx, ref, status=status or None, limit=limit, offset=offset)
+def quarantine_list(
+    ctx: Ctx,
+    ref: str,
+    status: str | None = "open",
+    field: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> object:
+    return service.quarantine_list(ctx, ref, status=status or None, field=field, kind=kind, limit=limit, offset=offset)
+
+
+@router.get(
+    "/resources/{ref}/quarantine/summary",
+    response_model=list[QuarantineGroup],
+    summary="Quarantined rows grouped by field and kind of problem, largest group first",
+)
+def quarantine_summary(ctx: Ctx, ref: str, status: str | None = "open") -> object:
+    return service.quarantine_summary(ctx, ref, status=status or None)
 
 
 @router.post("/resources/{ref}/quarantine/resubmit", summary="Correct quarantined rows and merge the good ones")
