@@ -6,11 +6,12 @@ sent, so a failed commit is reported, never hidden behind a 200) and rolls back 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
 from citybrain.actions import Context
 from citybrain.auth.actor import ANONYMOUS, Actor
@@ -61,11 +62,15 @@ def resolve_actor(request: Request, session: object) -> Actor:
     return ANONYMOUS
 
 
-def get_context(request: Request) -> Iterator[Context]:
+def request_context(
+    request: Request, resolve: Callable[[Request, Session], Actor] = resolve_actor
+) -> Iterator[Context]:
+    """One request, one unit of work: the actor ``resolve`` finds, committed if the handler returns,
+    rolled back if it raises."""
     db = request.app.state.db
     session = db.sessionmaker()
     try:
-        actor = resolve_actor(request, session)
+        actor = resolve(request, session)
         request.state.actor = actor
         ctx = Context(
             session=session,
@@ -82,6 +87,10 @@ def get_context(request: Request) -> Iterator[Context]:
         raise
     finally:
         session.close()
+
+
+def get_context(request: Request) -> Iterator[Context]:
+    yield from request_context(request)
 
 
 Ctx = Annotated[Context, Depends(get_context, scope="function")]

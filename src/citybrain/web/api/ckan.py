@@ -15,15 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from citybrain.actions import Context
+from citybrain.auth.actor import Actor
 from citybrain.auth.service import TOKEN_PREFIX, actor_from_token
 from citybrain.errors import CityBrainError, Invalid, NotAuthenticated, NotAuthorized, NotFound, RateLimited
-from citybrain.logging import request_id_var
 from citybrain.opendata import ckan, search, service
 from citybrain.opendata.models import DatasetStatus, OpenDataset, OpenDatasetTag
 from citybrain.org.models import Department
-from citybrain.web.deps import request_lang, resolve_actor
+from citybrain.web.deps import request_context, resolve_actor
 
 router = APIRouter(tags=["CKAN Action API"])
 
@@ -48,36 +49,21 @@ _WRITE_ACTIONS = {
 }
 
 
+def _ckan_actor(request: Request, session: Session) -> Actor:
+    # CKAN's ways of sending a key: a bare ``Authorization: <key>`` header (what ckanapi sends) and
+    # ``X-CKAN-API-Key``; a browser session otherwise
+    auth = request.headers.get("authorization", "").strip()
+    key = request.headers.get("x-ckan-api-key", "").strip()
+    if auth.startswith(TOKEN_PREFIX):
+        return actor_from_token(session, auth)
+    if key:
+        return actor_from_token(session, key)
+    return resolve_actor(request, session)
+
+
 def ckan_context(request: Request) -> Iterator[Context]:
-    """Like ``web.deps.get_context``, also reading CKAN's ways of sending a key:
-    a bare ``Authorization: <key>`` header (what ckanapi sends) and ``X-CKAN-API-Key``."""
-    db = request.app.state.db
-    session = db.sessionmaker()
-    try:
-        auth = request.headers.get("authorization", "").strip()
-        key = request.headers.get("x-ckan-api-key", "").strip()
-        if auth.startswith(TOKEN_PREFIX):
-            actor = actor_from_token(session, auth)
-        elif key:
-            actor = actor_from_token(session, key)
-        else:
-            actor = resolve_actor(request, session)
-        request.state.actor = actor
-        ctx = Context(
-            session=session,
-            actor=actor,
-            settings=request.app.state.settings,
-            ip=request.client.host if request.client else None,
-            request_id=request_id_var.get(),
-            lang=request_lang(request),
-        )
-        yield ctx
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    """Like ``web.deps.get_context``, also reading CKAN's ways of sending a key."""
+    yield from request_context(request, _ckan_actor)
 
 
 CkanCtx = Annotated[Context, Depends(ckan_context, scope="function")]
