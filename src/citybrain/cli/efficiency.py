@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -175,10 +176,25 @@ def report(
 
     with unit_of_work(as_user) as ctx:
         data = service.efficiency_report(ctx, year, town_code=town)
+
+    def pct(t: dict[str, Any]) -> str:
+        change = (t.get("change") or {}).get("tax_per_mu_pct")
+        return "" if change is None else f"{change:+.2f}%"
+
+    since = f"（与 {data['previous_year']} 年度同比）" if data.get("previous_year") else ""
     table(
-        f"{year} 年度评价结果",
-        ["镇（区、街道）", "企业", "A", "B", "C", "D", "T", "升档", "降档"],
-        [[t["town"], t["firms"], *t["counts"].values(), t["moves"]["升档"], t["moves"]["降档"]] for t in data["towns"]],
+        f"{year} 年度评价结果{since}",
+        ["镇（区、街道）", "企业", "A", "B", "C", "D", "T", "升档", "降档", "新参评", "退出", "亩均税收同比"],
+        [
+            [
+                t["town"],
+                t["firms"],
+                *t["counts"].values(),
+                *(t["moves"][m] for m in ("升档", "降档", "新参评", "退出")),
+                pct(t),
+            ]
+            for t in [*data["towns"], {**data["total"], "town": "合计"}]
+        ],
     )
     if xlsx:
         xlsx.write_bytes(to_xlsx(data))
