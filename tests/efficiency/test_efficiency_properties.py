@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citybrain.efficiency import load_params, score_year, tax_per_mu_score
+from citybrain.efficiency.method import INDICATORS
 
 PARAMS = load_params("2023")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -65,8 +66,13 @@ def test_total_score_never_falls_when_tax_rises(
     more[which] += extra
     low = row(score_year(_city(firms, base).inputs(), PARAMS), f"F{which:04d}")
     high = row(score_year(_city(firms, more).inputs(), PARAMS), f"F{which:04d}")
-    assert high["total_score"] >= low["total_score"] - 1e-9
-    assert high["base_score"] >= low["base_score"] - 1e-9
+    # Published scores are rounded per indicator (score and weighted score) and the 基准值 is rounded
+    # before it is used, so that anyone can recompute a firm's score from the published figures.
+    # A higher tax can therefore show a score lower by rounding alone — at most one unit in the last
+    # place per rounding step — never by more.
+    slack = 3 * len(INDICATORS) * 10.0 ** -PARAMS.decimals
+    assert high["total_score"] >= low["total_score"] - slack
+    assert high["base_score"] >= low["base_score"] - slack
 
 
 @st.composite
