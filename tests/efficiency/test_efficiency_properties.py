@@ -70,7 +70,7 @@ def test_total_score_never_falls_when_tax_rises(
     # before it is used, so that anyone can recompute a firm's score from the published figures.
     # A higher tax can therefore show a score lower by rounding alone — at most one unit in the last
     # place per rounding step — never by more.
-    slack = 3 * len(INDICATORS) * 10.0 ** -PARAMS.decimals
+    slack = 3 * len(INDICATORS) * 10.0**-PARAMS.decimals
     assert high["total_score"] >= low["total_score"] - slack
     assert high["base_score"] >= low["base_score"] - slack
 
