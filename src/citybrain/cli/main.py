@@ -63,7 +63,7 @@ def demo(
     scale: int = typer.Option(None, help="persons in the 人口 base library (default: CITYBRAIN_SEEDS_SCALE)"),
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve the demo city when built"),
     rebuild: bool = typer.Option(False, help="delete and rebuild an existing demo"),
-    cases: int = typer.Option(None, help="一网统管 cases to generate (default: a third of the scale, at least 300)"),
+    cases: int = typer.Option(None, help="一网统管 cases to generate (default: 3,000, or the scale if larger)"),
 ) -> None:
     """Build the deterministic demo city of 常州 under CITYBRAIN_HOME, then serve it."""
     from citybrain.demo.builder import CREDENTIALS, build_demo

@@ -56,6 +56,8 @@ log = logging.getLogger("citybrain.demo")
 DEFAULT_SEED = "changzhou-2025"
 #: share of planted defects per generated table (documented in docs/demo.md)
 DEFECT_RATE = 0.02
+#: cases the demo city files through every channel, unless --cases says otherwise
+DEFAULT_CASES = 3000
 MANIFEST = "demo/manifest.json"
 CREDENTIALS = "demo-credentials.json"
 
@@ -208,7 +210,8 @@ def build_demo(
     summary.sharing = _timed(summary, "sharing 共享交换", echo, lambda: build_sharing(db, settings, seed))
     summary.published = steps.run("opendata 开放数据", _publish)
     summary.efficiency = steps.run("efficiency 亩均效益评价", lambda ctx: _efficiency(ctx, max(1000, scale), seed))
-    n_cases = cases if cases is not None else max(300, scale // 3)
+    # a few thousand cases in every state and channel, as a city's first weeks would have
+    n_cases = cases if cases is not None else max(DEFAULT_CASES, scale)
     summary.cases = steps.run("cases 一网统管", lambda ctx: _cases(ctx, n_cases, seed))
     defects_file = home / "demo" / "defects.json"
     defects_file.parent.mkdir(parents=True, exist_ok=True)
