@@ -15,6 +15,7 @@ Writes ``bench/results/load.json``.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import multiprocessing
 import os
@@ -52,10 +53,21 @@ _TOWNS = [
 _ROADS = ["燕山路", "平陵路", "天目湖大道", "南大街", "东门大街", "育才路", "罗湾路", "昆仑北路"]
 
 
-def _citizen_id(rng: random.Random, birth: str, female: bool) -> str:
-    seq = rng.randrange(0, 500) * 2 + (0 if female else 1)
-    body = f"320481{birth}{seq:03d}"
-    return body + _CHECK[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
+_FIRST_BIRTH = datetime.date(1930, 1, 1)
+_BIRTH_DAYS = (datetime.date(2023, 12, 31) - _FIRST_BIRTH).days
+#: 顺序码 per sex and day; the (birth day, 顺序码) slots are visited in a scrambled order without repeats, so
+#: every generated 公民身份号码 is unique — as in a real register, where duplicates are defects
+_SLOTS = _BIRTH_DAYS * 500
+_STRIDE = 1_000_003  # a prime that does not divide _SLOTS: i ↦ i × stride mod slots is a permutation
+assert _SLOTS % _STRIDE != 0
+
+
+def _person(i: int, female: bool) -> tuple[str, datetime.date]:
+    slot = i * _STRIDE % _SLOTS
+    birth = _FIRST_BIRTH + datetime.timedelta(days=slot // 500)
+    seq = (slot % 500) * 2 + (0 if female else 1)
+    body = f"320481{birth:%Y%m%d}{seq:03d}"
+    return body + _CHECK[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11], birth
 
 
 def generate(path: Path, size_bytes: int, *, seed: int = 20230105) -> int:
@@ -70,21 +82,21 @@ def generate(path: Path, size_bytes: int, *, seed: int = 20230105) -> int:
         while written < size_bytes:
             lines = []
             for _ in range(20_000):
-                y, m, d = rng.randint(1930, 2023), rng.randint(1, 12), rng.randint(1, 28)
-                birth = f"{y:04d}{m:02d}{d:02d}"
                 female = rng.random() < 0.5
+                citizen_id, born = _person(rows, female)
+                rows += 1
                 code, town = rng.choice(_TOWNS)
                 name = rng.choice(_SURNAMES) + "".join(rng.choices(_GIVEN, k=rng.randint(1, 2)))
                 phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
                 address = f"江苏省溧阳市{town}{rng.choice(_ROADS)}{rng.randint(1, 999)}号"
                 lines.append(
-                    f"{_citizen_id(rng, birth, female)},{name},{'女' if female else '男'},"
-                    f"{y:04d}-{m:02d}-{d:02d},{code},{phone},{address}\r\n"
+                    f"{citizen_id},{name},{'女' if female else '男'},{born.isoformat()},{code},{phone},{address}\r\n"
                 )
             block = "".join(lines).encode("gb18030")
             fh.write(block)
             written += len(block)
-            rows += len(lines)
+    if rows > _SLOTS:
+        raise SystemExit(f"{rows} rows would repeat 公民身份号码: at most {_SLOTS} unique ones")
     return rows
 
 

@@ -634,38 +634,45 @@ def _quarantine_duplicates(schema: ResourceSchema, staged: Path, spill: Path) ->
         f"SELECT s.*, g.__cb_n, g.__cb_rows FROM {staged_sql} s JOIN g USING ({keys}) ORDER BY s.{_ident(ROW)}"
     )
     with duckdb.connect() as con:
-        dups = _arrow(con.sql(sql))
-        if dups.num_rows == 0:
-            return 0
         label = "+".join(schema.field(k).label for k in schema.primary_key)
+        moved: list[pa.Array] = []
+        # in batches: a file whose keys mostly repeat must not become one Python list of millions of rows
         with open(spill, "a", encoding="utf-8") as fh:
-            for row in dups.to_pylist():
-                shown = "、".join(str(n) for n in row.pop("__cb_rows"))
-                count = row.pop("__cb_n")
-                number = row.pop(ROW)
-                key_text = "、".join(str(jsonable(row[k])) for k in schema.primary_key)
-                rows_text = f"第 {shown} 条" if count <= _DUP_SHOWN else f"共 {count} 条（第 {shown} 条等）"
-                reason = f"主键 {label} 重复：{rows_text}数据的主键都是 {key_text}"
-                entry = {
-                    "row_number": number,
-                    "field": schema.primary_key[0],
-                    "reason": reason,
-                    "kind": f"主键 {label} 重复",
-                    "problems": [
-                        {"field": k, "title": schema.field(k).title, "reason": reason} for k in schema.primary_key
-                    ],
-                    "raw": jsonable_row(row),
-                }
-                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            for batch in _reader(con.sql(sql), 50_000):
+                moved.append(batch.column(ROW))
+                _spill_duplicates(schema, label, batch, fh)
+        count = sum(len(m) for m in moved)
+        if count == 0:
+            return 0
         # Rewrite the staged file without them, so the lake sees only unambiguous rows.
         kept = staged.with_name("accepted-unique.parquet")
-        con.register("dups", dups.select([ROW]))
+        dups = pa.table({ROW: pa.chunked_array(moved, type=moved[0].type)})
+        con.register("dups", dups)
         con.sql(
             f"COPY (SELECT s.* FROM read_parquet({_lit(str(staged))}) s ANTI JOIN dups USING ({_ident(ROW)}) "
             f"ORDER BY {_ident(ROW)}) TO {_lit(str(kept))} (FORMAT parquet)"
         )
         kept.replace(staged)
-        return dups.num_rows
+        return count
+
+
+def _spill_duplicates(schema: ResourceSchema, label: str, batch: pa.RecordBatch, fh: Any) -> None:
+    for row in batch.to_pylist():
+        shown = "、".join(str(n) for n in row.pop("__cb_rows"))
+        count = row.pop("__cb_n")
+        number = row.pop(ROW)
+        key_text = "、".join(str(jsonable(row[k])) for k in schema.primary_key)
+        rows_text = f"第 {shown} 条" if count <= _DUP_SHOWN else f"共 {count} 条（第 {shown} 条等）"
+        reason = f"主键 {label} 重复：{rows_text}数据的主键都是 {key_text}"
+        entry = {
+            "row_number": number,
+            "field": schema.primary_key[0],
+            "reason": reason,
+            "kind": f"主键 {label} 重复",
+            "problems": [{"field": k, "title": schema.field(k).title, "reason": reason} for k in schema.primary_key],
+            "raw": jsonable_row(row),
+        }
+        fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 def _write_version(
