@@ -42,23 +42,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from citybrain.cases.demo import PROBLEMS as DEMO_PROBLEMS
+
 RESULTS = Path(__file__).resolve().parent / "results" / "cases.json"
 TZ = ZoneInfo("Asia/Shanghai")
 GOALS = {"intake_per_s": 300.0, "intake_p99_ms": 100.0, "route_per_s": 10_000.0, "kpi_s": 2.0}
 
 #: (code, what people say) — the demo's common problems, for the channels that send text only
-PROBLEMS = (
-    ("06042", "垃圾桶满溢，垃圾散落一地"),
-    ("06010", "路边有暴露垃圾无人清理"),
-    ("06011", "人行道旁堆着建筑垃圾渣土很久了"),
-    ("09006", "有摊贩占道经营卖水果"),
-    ("09005", "沿街商户店外经营堆放货物"),
-    ("01037", "路灯晚上不亮"),
-    ("06013", "道路破损坑洼"),
-    ("07001", "电线杆上贴满非法小广告"),
-    ("09009", "机动车乱停放堵住人行道"),
-    ("06028", "夜间噪声扰民"),
-)
+PROBLEMS = DEMO_PROBLEMS
 #: 部件 codes for the routing batch (市政公用设施: 井盖, 路灯 …)
 COMPONENT_CODES = ("01001", "01002", "01006", "01010", "02008", "03001")
 DEPARTMENTS = (

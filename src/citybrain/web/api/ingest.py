@@ -48,7 +48,8 @@ def _answer(load: IngestLoad, *, created: int = 201) -> JSONResponse:
     return JSONResponse(body, status_code=created)
 
 
-def _save_upload(ctx: Context, upload: UploadFile) -> Path:
+def save_upload(ctx: Context, upload: UploadFile) -> Path:
+    """Keep an uploaded file under a fresh name until its load is done (the console's form uses it too)."""
     suffix = Path(upload.filename or "").suffix.lower()
     path = service.uploads_dir(ctx.settings) / f"{uuid.uuid4().hex}{suffix}"
     with open(path, "wb") as fh:
@@ -66,7 +67,7 @@ def resource_load(
     sheet: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
-    path = _save_upload(ctx, file)
+    path = save_upload(ctx, file)
     if background is None:
         background = path.stat().st_size > BACKGROUND_BYTES
 

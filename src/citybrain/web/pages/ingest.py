@@ -4,9 +4,6 @@ to correct rows and resubmit them. Every page calls the same actions as the API 
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -19,15 +16,13 @@ from citybrain.catalog.service import get_resource
 from citybrain.errors import CityBrainError
 from citybrain.ingest import service
 from citybrain.ingest.models import IngestLoad, QuarantineRow
+from citybrain.web.api.ingest import BACKGROUND_BYTES, save_upload
 from citybrain.web.deps import Ctx, request_lang
 from citybrain.web.i18n import register, translate
 from citybrain.web.pages.catalog import RESOURCE_PANELS
 from citybrain.web.pages.common import render
 
 router = APIRouter(include_in_schema=False)
-
-#: larger uploads load in the background and the load page shows their progress
-BACKGROUND_BYTES = 16 << 20
 
 register(
     {
@@ -160,9 +155,7 @@ async def resource_ingest_upload(
     if file is None or not file.filename:
         ctx.authorize("resource_load", get_resource(ctx.session, ref))
         return _resource_page(ctx, request, ref, error=translate("ing.no_file", request_lang(request)), status_code=422)
-    path = service.uploads_dir(ctx.settings) / f"{uuid.uuid4().hex}{Path(file.filename).suffix.lower()}"
-    with open(path, "wb") as fh:
-        shutil.copyfileobj(file.file, fh, 4 << 20)
+    path = save_upload(ctx, file)
 
     def cleanup() -> None:
         path.unlink(missing_ok=True)
