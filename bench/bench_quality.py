@@ -77,11 +77,9 @@ def generate(path: Path, rows: int) -> dict[str, Any]:
 # -- engines: each returns {rule: failed} for the rules it runs ------------------------------------------
 
 
-def run_citybrain(path: str) -> Callable[[], dict[str, int]]:
+def _run_citybrain_rules(path: str, rules: list[Any]) -> Callable[[], dict[str, int]]:
     from citybrain.quality.engine import DuckDBBackend, run_rules
-    from citybrain.quality.rules import standard_population_rules
 
-    rules = standard_population_rules(phone_column="mobile")
     backend, divisions = DuckDBBackend(), _divisions()
 
     def run() -> dict[str, int]:
@@ -89,30 +87,31 @@ def run_citybrain(path: str) -> Callable[[], dict[str, int]]:
         return {r.rule_id: r.failed for r in result.results}
 
     return run
+
+
+def run_citybrain(path: str) -> Callable[[], dict[str, int]]:
+    from citybrain.quality.rules import standard_population_rules
+
+    return _run_citybrain_rules(path, standard_population_rules(phone_column="mobile"))
 
 
 def run_citybrain_gx_rules(path: str) -> Callable[[], dict[str, int]]:
     """CityBrain running only the nine checks Great Expectations runs here (no check digit, no ID/birth/sex
     agreement): the like-for-like comparison with GX. Its completeness also counts blank text, GX's not-null
     only nulls; the generated table has no blanks, so both find the same rows."""
-    from citybrain.quality.engine import DuckDBBackend, run_rules
     from citybrain.quality.rules import CodeListRule, CompletenessRule, PatternRule, UniquenessRule
 
-    rules = [
-        *(CompletenessRule(id=f"{c}_present", column=c) for c in ("citizen_id", "name", "sex", "birth_date")),
-        CompletenessRule(id="address_present", column="address"),
-        UniquenessRule(id="id_unique", key=("citizen_id",)),
-        CodeListRule(id="division_code_valid", column="division_code", code_list="GB/T 2260"),
-        PatternRule(id="mobile_pattern", column="mobile", pattern=PHONE),
-        PatternRule(id="id_format", column="citizen_id", pattern=ID_FORMAT),
-    ]
-    backend, divisions = DuckDBBackend(), _divisions()
-
-    def run() -> dict[str, int]:
-        result = run_rules(path, rules, backend=backend, refs={"GB/T 2260": divisions})
-        return {r.rule_id: r.failed for r in result.results}
-
-    return run
+    return _run_citybrain_rules(
+        path,
+        [
+            *(CompletenessRule(id=f"{c}_present", column=c) for c in ("citizen_id", "name", "sex", "birth_date")),
+            CompletenessRule(id="address_present", column="address"),
+            UniquenessRule(id="id_unique", key=("citizen_id",)),
+            CodeListRule(id="division_code_valid", column="division_code", code_list="GB/T 2260"),
+            PatternRule(id="mobile_pattern", column="mobile", pattern=PHONE),
+            PatternRule(id="id_format", column="citizen_id", pattern=ID_FORMAT),
+        ],
+    )
 
 
 def run_duckdb_scan(path: str) -> Callable[[], dict[str, int]]:

@@ -341,14 +341,12 @@ def _failure_projection(
 
 def _run_row_rules(
     backend: Backend,
-    t: ir.Table,
+    rows: int,
     keyed: ir.Table,
     rules: Sequence[RowRule],
     refs: Mapping[str, ir.Table],
     sample_size: int,
-) -> tuple[int, list[RuleResult]]:
-    # a Parquet source answers this from its footers, without reading a value
-    rows = _int(backend.to_arrow(t.aggregate(__rows=t.count()))["__rows"][0].as_py())
+) -> list[RuleResult]:
     columns = sorted({c for r in rules for c in r.columns})
     col_index = {c: j for j, c in enumerate(columns)}
     width = max(len(r.columns) for r in rules)
@@ -404,7 +402,7 @@ def _run_row_rules(
                 samples=tuple(sorted(samples[i], key=lambda s: (s.key or "", s.value or ""))),
             )
         )
-    return rows, results
+    return results
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -541,19 +539,17 @@ def run_rules(
     _require_columns(t, rules, key)
     loaded_refs = {name: backend.load_ref(src) for name, src in (refs or {}).items()}
 
+    # a Parquet source answers this from its footers, without reading a value
+    rows = _int(backend.to_arrow(t.aggregate(__rows=t.count()))["__rows"][0].as_py())
     row_rules = [r for r in rules if isinstance(r, RowRule)]
     results: list[RuleResult] = []
-    rows = None
     if row_rules:
-        rows, found = _run_row_rules(backend, t, _with_key(t, key), row_rules, loaded_refs, sample_size)
-        results += found
+        results += _run_row_rules(backend, rows, _with_key(t, key), row_rules, loaded_refs, sample_size)
     for rule in rules:
         if isinstance(rule, CompareRule):
             results.append(_run_compare(backend, t, rule, loaded_refs, sample_size))
         elif isinstance(rule, TimelinessRule) and last_loaded_at is not None:
             results.append(check_timeliness(rule, last_loaded_at, now=now))
-    if rows is None:
-        rows = _int(backend.to_arrow(t.aggregate(__rows=t.count()))["__rows"][0].as_py())
     return RunResult(
         backend=backend.name,
         rows=rows,

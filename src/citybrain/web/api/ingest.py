@@ -48,13 +48,43 @@ def _answer(load: IngestLoad, *, created: int = 201) -> JSONResponse:
     return JSONResponse(body, status_code=created)
 
 
-def save_upload(ctx: Context, upload: UploadFile) -> Path:
-    """Keep an uploaded file under a fresh name until its load is done (the console's form uses it too)."""
+def load_upload(
+    ctx: Context,
+    ref: str,
+    upload: UploadFile,
+    *,
+    mode: str = "replace",
+    sheet: str | None = None,
+    encoding: str | None = None,
+    background: bool | None = None,
+) -> IngestLoad:
+    """Keep an uploaded file under a fresh name and load it (in the background when it is large, unless
+    ``background`` says); the file goes once the load is done or refused. The console's form uses it too."""
     suffix = Path(upload.filename or "").suffix.lower()
     path = service.uploads_dir(ctx.settings) / f"{uuid.uuid4().hex}{suffix}"
     with open(path, "wb") as fh:
         shutil.copyfileobj(upload.file, fh, 4 << 20)
-    return path
+    if background is None:
+        background = path.stat().st_size > BACKGROUND_BYTES
+
+    def cleanup() -> None:
+        path.unlink(missing_ok=True)
+
+    try:
+        return service.resource_load(
+            ctx,
+            ref,
+            path,
+            mode=mode,
+            filename=upload.filename or path.name,
+            sheet=sheet,
+            encoding=encoding,
+            background=background,
+            cleanup=cleanup,
+        )
+    except BaseException:
+        cleanup()
+        raise
 
 
 @router.post("/resources/{ref}/loads", summary="Upload a file (CSV/XLSX/JSON/Parquet) and load it into a resource")
@@ -67,28 +97,7 @@ def resource_load(
     sheet: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
-    path = save_upload(ctx, file)
-    if background is None:
-        background = path.stat().st_size > BACKGROUND_BYTES
-
-    def cleanup() -> None:
-        path.unlink(missing_ok=True)
-
-    try:
-        load = service.resource_load(
-            ctx,
-            ref,
-            path,
-            mode=mode,
-            filename=file.filename or path.name,
-            sheet=sheet,
-            encoding=encoding,
-            background=background,
-            cleanup=cleanup,
-        )
-    except BaseException:
-        cleanup()
-        raise
+    load = load_upload(ctx, ref, file, mode=mode, sheet=sheet, encoding=encoding, background=background)
     return _answer(load)
 
 

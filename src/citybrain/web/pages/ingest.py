@@ -15,8 +15,8 @@ from citybrain.actions import Context
 from citybrain.catalog.service import get_resource
 from citybrain.errors import CityBrainError
 from citybrain.ingest import service
-from citybrain.ingest.models import IngestLoad, QuarantineRow
-from citybrain.web.api.ingest import BACKGROUND_BYTES, save_upload
+from citybrain.ingest.models import IngestJob, QuarantineRow
+from citybrain.web.api.ingest import load_upload
 from citybrain.web.deps import Ctx, request_lang
 from citybrain.web.i18n import register, translate
 from citybrain.web.pages.catalog import RESOURCE_PANELS
@@ -155,32 +155,13 @@ async def resource_ingest_upload(
     if file is None or not file.filename:
         ctx.authorize("resource_load", get_resource(ctx.session, ref))
         return _resource_page(ctx, request, ref, error=translate("ing.no_file", request_lang(request)), status_code=422)
-    path = save_upload(ctx, file)
-
-    def cleanup() -> None:
-        path.unlink(missing_ok=True)
-
     try:
-        load = service.resource_load(
-            ctx,
-            ref,
-            path,
-            mode=mode,
-            filename=file.filename,
-            sheet=sheet or None,
-            encoding=encoding or None,
-            background=path.stat().st_size > BACKGROUND_BYTES,
-            cleanup=cleanup,
-        )
+        load = load_upload(ctx, ref, file, mode=mode, sheet=sheet or None, encoding=encoding or None)
     except CityBrainError as exc:
-        cleanup()
         if exc.http_status in (401, 403, 404):
             raise
         ctx.session.rollback()
         return _resource_page(ctx, request, ref, error=exc.message, status_code=422)
-    except BaseException:
-        cleanup()
-        raise
     # a load that failed is still recorded: its page says why
     return RedirectResponse(f"/ingest/loads/{quote(load.id)}", status_code=303)
 
@@ -188,20 +169,20 @@ async def resource_ingest_upload(
 @router.get("/ingest/loads/{load_id}")
 def load_page(ctx: Ctx, request: Request, load_id: str, page: str | None = None) -> Response:
     load = service.load_show(ctx, load_id)
-    job = service.job_show(ctx, load.job_id) if load.job_id and ctx.allowed("job_show", _job(ctx, load)) else None
+    # the session already holds the job after the check, so the action reads it without a query
+    job = (
+        service.job_show(ctx, load.job_id)
+        if load.job_id and ctx.allowed("job_show", ctx.session.get(IngestJob, load.job_id))
+        else None
+    )
     number = _page(page)
     rows = None
     if load.rows_quarantined and ctx.allowed("quarantine_list", get_resource(ctx.session, load.resource_key)):
         rows = service.quarantine_list(
             ctx, load_id=load_id, status=None, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
         )
-    return render(request, "ingest/load.html", {"load": load, "job": job, "rows": rows, "page": number})
-
-
-def _job(ctx: Context, load: IngestLoad) -> Any:
-    from citybrain.ingest.models import IngestJob
-
-    return ctx.session.get(IngestJob, load.job_id)
+    pages = max(1, -(-rows.total // PAGE_SIZE)) if rows else 1
+    return render(request, "ingest/load.html", {"load": load, "job": job, "rows": rows, "page": number, "pages": pages})
 
 
 def _quarantine_page(
