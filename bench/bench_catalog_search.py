@@ -28,7 +28,6 @@ import os
 import platform
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from latency import percentiles
 
 os.environ.setdefault("CITYBRAIN_LOG_JSON", "false")
 os.environ.setdefault("CITYBRAIN_LOG_LEVEL", "WARNING")
@@ -187,24 +188,6 @@ def resource_spec(i: int, rng: random.Random, dept_codes: list[str]) -> dict[str
         "primary_key": [fields[0]["name"]],
     }
     return spec
-
-
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-
-    def pct(p: float) -> float:
-        # nearest-rank: the smallest sample with at least p% of the samples at or below it
-        rank = max(int(-(-p * len(ordered) // 100)), 1)
-        return round(ordered[rank - 1], 2)
-
-    return {
-        "n": len(ordered),
-        "p50_ms": pct(50),
-        "p95_ms": pct(95),
-        "p99_ms": pct(99),
-        "mean_ms": round(statistics.fmean(ordered), 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, float]:
