@@ -1,21 +1,31 @@
 """Run a rule set on a table, column-wise, on DuckDB or Spark.
 
-How a run is laid out, so that the source is read once and the expensive part (check digits, regexes,
-windows) is computed once:
+The rules are Ibis expressions (:mod:`citybrain.quality.rules`): that is their definition, and what
+Spark runs. A run is laid out so that the source is read once:
 
 1. the row count (a Parquet source answers it from its footers);
-2. one projection computes, per row rule, a failure flag and a "not checked" flag (code lists and
-   reference tables joined in as broadcastable lookups), keeps only the rows where some flag is set,
-   and is materialised (a DuckDB temp table, a cached Spark view) — on real data a few percent of
-   the rows; a rule's checked count is the row count less its "not checked" rows;
-3. the counts and the failing-row samples (first ``sample_size`` per rule by row key) are read from
-   that small table.
+2. the row rules, by one of two paths that give the same answers (the tests compare them):
 
-On DuckDB, check digits run as Arrow kernels (:mod:`citybrain.quality.kernels`), vectorised in numpy,
-where the SQL form would take 17 substrings a row; Spark runs the Ibis expressions they are proved
-equal to.
+   * **Arrow** (embedded DuckDB, the default there): when the source is Parquet or an Arrow table,
+     its columns have types whose text DuckDB and Arrow write alike, and every row rule has a
+     whole-column kernel (:mod:`citybrain.quality.column_rules`, :mod:`citybrain.quality.uniqueness`),
+     :mod:`citybrain.quality.columnar` reads just the needed columns in batches of about half a
+     million rows on two threads and evaluates each rule on the Arrow buffers in numpy — check digits
+     by table look-ups over pairs of bytes, patterns of fixed-width classes byte by byte, duplicates
+     of a 公民身份号码 as one integer sort over the table. Code lists and reference tables are read
+     once through DuckDB as value sets;
+   * **SQL** (Spark, other DuckDB sources, rule sets with a rule that has no kernel): one projection
+     computes, per row rule, a failure flag and a "not checked" flag (code lists and reference tables
+     joined in as broadcastable lookups; on DuckDB the check digits as Arrow UDFs,
+     :mod:`citybrain.quality.kernels`), keeps only the rows where some flag is set, and is
+     materialised (a DuckDB temp table, a cached Spark view); the counts and samples are read from
+     that small table.
 
-Cross-source comparison (比对) and timeliness (及时性) rules run on their own (a join, a clock).
+   Either way a rule's checked count is the row count less its "not checked" rows, and its samples
+   are its first ``sample_size`` failing rows by (row key, reported value), nulls last.
+
+Cross-source comparison (比对) and timeliness (及时性) rules run on their own (a join, a clock), and
+:func:`failing_keys` (every failing key of one rule) takes the SQL path.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from citybrain.errors import Invalid
+from citybrain.quality import columnar
 from citybrain.quality.rules import (
     CompareRule,
     Dimension,
@@ -159,9 +170,15 @@ class DuckDBBackend(Backend):
     name = "duckdb"
     kernels = True
 
-    def __init__(self, con: Any = None, *, threads: int | None = None, kernels: bool = True) -> None:
+    def __init__(
+        self, con: Any = None, *, threads: int | None = None, kernels: bool = True, arrow: bool = True
+    ) -> None:
         self.con = con if con is not None else ibis.duckdb.connect()
         self.kernels = kernels
+        #: whether row rules may run on the source's Arrow columns (:mod:`citybrain.quality.columnar`)
+        #: rather than in SQL; only with ``kernels``
+        self.arrow = arrow and kernels
+        self.threads = threads
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
 
@@ -405,6 +422,61 @@ def _run_row_rules(
     return results
 
 
+def _lookup_values(backend: Backend, rule: LookupRule, refs: Mapping[str, ir.Table]) -> pa.Array:
+    """A lookup rule's values as text, distinct, as the SQL path joins them."""
+    values = rule.lookup(dict(refs))
+    distinct = values.select(__v=_string(values[values.columns[0]])).distinct()
+    column = backend.to_arrow(distinct)["__v"].combine_chunks()
+    return column.drop_null().cast(pa.string())
+
+
+def _run_row_rules_arrow(
+    backend: Backend,
+    source: Source,
+    rows: int,
+    rules: Sequence[RowRule],
+    refs: Mapping[str, ir.Table],
+    key: str | None,
+    sample_size: int,
+) -> list[RuleResult] | None:
+    """The row rules on the source's Arrow columns, or ``None`` where that path does not apply."""
+    if not (isinstance(backend, DuckDBBackend) and backend.arrow and columnar.can_run(rules)):
+        return None
+    needed = sorted({c for r in rules for c in r.columns} | ({key} if key else set()))
+    units = columnar.units_for(source, needed, keyed=bool(key))
+    if units is None or sum(u.rows for u in units) != rows:
+        return None
+    lookups = {r.id: _lookup_values(backend, r, refs) for r in rules if isinstance(r, LookupRule)}
+    outcomes = columnar.run_row_rules(units, rules, lookups, key=key, sample_size=sample_size, threads=backend.threads)
+    if outcomes is None:
+        return None
+    results = []
+    for rule, outcome in zip(rules, outcomes, strict=True):
+        samples = tuple(
+            FailingRow(
+                rule_id=rule.id,
+                key=row_key,
+                column=rule.columns[0],
+                value=values[0],
+                related=tuple(zip(rule.columns[1:], values[1:], strict=True)),
+            )
+            for row_key, values in outcome.samples
+        )
+        results.append(
+            RuleResult(
+                rule_id=rule.id,
+                kind=rule.kind,
+                dimension=rule.dimension,  # type: ignore[arg-type]
+                severity=rule.severity,
+                columns=rule.columns,
+                checked=outcome.checked,
+                failed=outcome.failed,
+                samples=samples,
+            )
+        )
+    return results
+
+
 # ---------------------------------------------------------------------------------------------------
 # 比对 (cross-source comparison)
 
@@ -544,7 +616,10 @@ def run_rules(
     row_rules = [r for r in rules if isinstance(r, RowRule)]
     results: list[RuleResult] = []
     if row_rules:
-        results += _run_row_rules(backend, rows, _with_key(t, key), row_rules, loaded_refs, sample_size)
+        arrow = _run_row_rules_arrow(backend, table, rows, row_rules, loaded_refs, key, sample_size)
+        if arrow is None:
+            arrow = _run_row_rules(backend, rows, _with_key(t, key), row_rules, loaded_refs, sample_size)
+        results += arrow
     for rule in rules:
         if isinstance(rule, CompareRule):
             results.append(_run_compare(backend, t, rule, loaded_refs, sample_size))

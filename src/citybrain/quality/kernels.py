@@ -13,6 +13,9 @@ input is null, true or false otherwise, as there.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -68,6 +71,15 @@ def _is_digit(chars: np.ndarray) -> np.ndarray:
     return (chars - np.uint8(ord("0"))) < 10
 
 
+def all_digits(chars: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Whether bytes ``start:stop`` of each row are ASCII digits: one column at a time, several times
+    faster than a 2-D comparison reduced along its short axis."""
+    ok = np.ones(len(chars), dtype=bool)
+    for j in range(start, stop):
+        ok &= _is_digit(chars[:, j])
+    return ok
+
+
 def _calendar_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     good_month = (month >= 1) & (month <= 12)
@@ -75,21 +87,69 @@ def _calendar_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.n
     return good_month & (day >= 1) & (day <= last_day)
 
 
+def byte_pairs(chars: np.ndarray) -> np.ndarray:
+    """An ``(m, 2k)`` byte matrix as ``(m, k)`` 16-bit codes, one per pair of characters, to index the
+    pair tables below: a lookup per two characters is a quarter of the work of arithmetic per byte."""
+    return np.ascontiguousarray(chars).view(np.uint16)
+
+
+def _pair_table(value: Any) -> np.ndarray:
+    """A table over every 16-bit pair code: ``value(first_byte, second_byte)`` as arrays."""
+    code = np.arange(1 << 16)
+    low, high = code & 0xFF, code >> 8
+    first, second = (low, high) if sys.byteorder == "little" else (high, low)
+    return value(first.astype(np.int64), second.astype(np.int64))
+
+
+def _both_digits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a >= 48) & (a <= 57) & (b >= 48) & (b <= 57)
+
+
+#: a pair of digits → its two-digit value, -1 for anything else
+TWO_DIGITS = _pair_table(lambda a, b: np.where(_both_digits(a, b), (a - 48) * 10 + (b - 48), -1)).astype(np.int16)
+#: far enough below zero that no sum of weighted digits lifts a malformed body back to zero or above
+_NOT_DIGITS = -2000
+#: per pair of body characters (1–2, 3–4, … 15–16): weighted sum of the two digits, or _NOT_DIGITS
+_WEIGHTED_PAIRS = np.stack(
+    [
+        _pair_table(
+            lambda a, b, i=i: np.where(
+                _both_digits(a, b),
+                (a - 48) * int(_DIGIT_WEIGHTS[2 * i]) + (b - 48) * int(_DIGIT_WEIGHTS[2 * i + 1]),
+                _NOT_DIGITS,
+            )
+        )
+        for i in range(8)
+    ]
+).astype(np.int16)
+#: characters 17–18: the 17th digit's weighted value, or _NOT_DIGITS (the 18th is judged apart)
+_WEIGHTED_LAST_PAIR = _pair_table(
+    lambda a, b: np.where((a >= 48) & (a <= 57), (a - 48) * int(_DIGIT_WEIGHTS[16]), _NOT_DIGITS)
+).astype(np.int16)
+
+
+def _citizen_id_sum(pairs: np.ndarray) -> np.ndarray:
+    """Σ weight × digit over the 17 body characters, negative where one is not a digit."""
+    total = _WEIGHTED_LAST_PAIR[pairs[:, 8]]
+    for i in range(8):
+        total += _WEIGHTED_PAIRS[i][pairs[:, i]]
+    return total
+
+
 def citizen_id_valid_arrow(values: pa.Array | pa.ChunkedArray, *, check_birth_date: bool = True) -> pa.Array:
     """GB 11643 validity of each value, as :func:`checkdigits.citizen_id_valid`."""
     arr = _as_string_array(values)
     chars, rows = _fixed_width(arr, 18)
-    body, last = chars[:, :17], chars[:, 17]
-    ok = _is_digit(body).all(axis=1) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
-    digits = body.astype(np.float64) - ord("0")
-    # exact in float64 (the sum is at most 9 × Σ weights); a BLAS product beats an integer one
-    remainder = (digits @ _DIGIT_WEIGHTS).astype(np.int64) % 11
-    expected = _CITIZEN_CHECK[np.where(ok, remainder, 0)]
+    pairs = byte_pairs(chars)
+    total = _citizen_id_sum(pairs)
+    last = chars[:, 17]
+    ok = (total >= 0) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
+    expected = _CITIZEN_CHECK[np.where(ok, total % 11, 0)]
     ok &= expected == np.where(last == ord("x"), ord("X"), last)
     if check_birth_date:
-        d = digits[:, 6:14].astype(np.int64)
-        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-        ok &= _calendar_date(year, d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7])
+        # characters 7–14 are pairs 3–6: YY YY MM DD
+        year = TWO_DIGITS[pairs[:, 3]] * 100 + TWO_DIGITS[pairs[:, 4]]
+        ok &= _calendar_date(year, TWO_DIGITS[pairs[:, 5]], TWO_DIGITS[pairs[:, 6]])
     return _result(arr, ok, rows)
 
 
@@ -136,6 +196,44 @@ def _birth_digits(birth: pa.Array, n: int) -> tuple[np.ndarray, np.ndarray]:
     return out, ok
 
 
+def _iso_agrees(iso: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """Whether ``YYYY?MM?DD`` values (``?`` any non-digit byte) hold the digits of IDs' 出生日期码: then
+    removing the non-digits leaves exactly those 8 digits, the SQL path's test."""
+    ip, cp = byte_pairs(iso), byte_pairs(chars)
+    return (
+        (ip[:, 0] == cp[:, 3])
+        & (ip[:, 1] == cp[:, 4])
+        & (ip[:, 4] == cp[:, 6])
+        & (iso[:, 5] == chars[:, 10])
+        & (iso[:, 6] == chars[:, 11])
+        & ~_is_digit(iso[:, 4])
+        & ~_is_digit(iso[:, 7])
+    )
+
+
+def _birth_disagrees(birth: pa.Array, chars: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For the 18-character IDs ``chars`` at ``rows``: whether the birth value is present and its digits
+    are not the ID's 出生日期码. ISO dates are compared in place; only the rest (other layouts, and
+    disagreements) have their digits extracted."""
+    n = len(birth)
+    present = np.asarray(birth.is_valid())[rows] if birth.null_count else np.ones(len(rows), dtype=bool)
+    agrees = np.zeros(len(rows), dtype=bool)
+    iso, iso_rows = _fixed_width(birth, 10)
+    if iso_rows is None and len(rows) == n:
+        agrees = _iso_agrees(iso, chars)
+    else:
+        at = np.full(n, -1, dtype=np.int64)
+        at[np.arange(n) if iso_rows is None else iso_rows] = np.arange(len(iso))
+        pick = at[rows]
+        both = np.flatnonzero(pick >= 0)
+        agrees[both] = _iso_agrees(iso[pick[both]], chars[both])
+    rest = np.flatnonzero(present & ~agrees)
+    if rest.size:
+        digits, eight = _birth_digits(birth.take(pa.array(rows[rest])), rest.size)
+        agrees[rest] = eight & (digits == chars[rest, 6:14]).all(axis=1)
+    return present & ~agrees
+
+
 def citizen_id_disagrees_arrow(
     ids: pa.Array | pa.ChunkedArray,
     births: pa.Array | pa.ChunkedArray,
@@ -152,15 +250,12 @@ def citizen_id_disagrees_arrow(
     n = len(arr)
     chars, rows = _fixed_width(arr, 18)
     rows = np.arange(n) if rows is None else rows
-    formed = _is_digit(chars[:, :17]).all(axis=1) & (
-        _is_digit(chars[:, 17]) | (chars[:, 17] == ord("X")) | (chars[:, 17] == ord("x"))
-    )
+    last = chars[:, 17]
+    formed = (_citizen_id_sum(byte_pairs(chars)) >= 0) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
     bad = np.zeros(len(rows), dtype=bool)
     birth_arr = _as_string_array(births)
     if birth_arr.null_count < n:
-        digits, eight = _birth_digits(birth_arr, n)
-        present = ~np.asarray(birth_arr.is_null())[rows] if birth_arr.null_count else True
-        bad |= present & (~eight[rows] | (digits[rows] != chars[:, 6:14]).any(axis=1))
+        bad |= _birth_disagrees(birth_arr, chars, rows)
     sex_arr = _as_string_array(sexes)
     if sex_arr.null_count < n:
         males, females = male.split(VALUE_SEP), female.split(VALUE_SEP)

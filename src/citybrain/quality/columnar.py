@@ -1,0 +1,307 @@
+"""The engine's Arrow path: row rules evaluated on the source's columns, read once, batch by batch.
+
+Where the source is Parquet or an Arrow table and every row rule has a whole-column kernel
+(:mod:`citybrain.quality.column_rules`, :mod:`citybrain.quality.uniqueness`), DuckDB's projection,
+UDF hand-offs and temp table are skipped: the needed columns are read in batches of about a million
+rows (two at a time, on two threads: numpy and Arrow release the GIL), each rule's failures are
+counted and its first failing rows by key kept as candidates, and uniqueness is answered once every
+batch is in. The answers are the SQL path's (the tests compare them), including which rows are
+sampled: the first ``sample_size`` failing rows by (row key, reported value), nulls last.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from citybrain.quality.column_rules import Columns, RowKernel, has_kernel, row_kernel, text
+from citybrain.quality.rules import RowRule, UniquenessRule
+from citybrain.quality.uniqueness import UniqueKernel
+
+BATCH_ROWS = 1 << 19
+#: pyarrow 25 moved null placement into each sort key and deprecated the global option
+_PER_KEY_NULLS = int(pa.__version__.split(".")[0]) >= 25
+#: one sample: the row key and the text of each column the rule reads
+Sample = tuple[str | None, tuple[str | None, ...]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row rule's answer: rows checked, rows failed, sampled failing rows in report order."""
+
+    checked: int
+    failed: int
+    samples: tuple[Sample, ...]
+
+
+def supported_type(t: pa.DataType) -> bool:
+    """Types whose text form and comparisons are the same in Arrow as in DuckDB's casts."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t) or pa.types.is_date32(t)
+
+
+# ---------------------------------------------------------------------------------------------------
+# sources
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A slice of the source to read and check as one batch."""
+
+    rows: int
+    read: Callable[[], pa.Table]
+
+
+def _parquet_units(paths: Sequence[str], columns: list[str]) -> list[_Unit]:
+    units = []
+    for path in paths:
+        meta = pq.ParquetFile(path).metadata
+        group: list[int] = []
+        rows = 0
+        for i in range(meta.num_row_groups):
+            group.append(i)
+            rows += meta.row_group(i).num_rows
+            if rows >= BATCH_ROWS or i == meta.num_row_groups - 1:
+                units.append(_Unit(rows, _row_group_reader(path, group, columns)))
+                group, rows = [], 0
+    return units
+
+
+def _row_group_reader(path: str, groups: list[int], columns: list[str]) -> Callable[[], pa.Table]:
+    # each thread opens its own reader: a ParquetFile is not meant to be shared across threads
+    return lambda: pq.ParquetFile(path).read_row_groups(groups, columns=columns, use_threads=False)
+
+
+def _table_units(table: pa.Table, columns: list[str]) -> list[_Unit]:
+    table = table.select(columns)
+    return [
+        _Unit(min(BATCH_ROWS, table.num_rows - start), lambda s=start: table.slice(s, BATCH_ROWS))
+        for start in range(0, table.num_rows, BATCH_ROWS)
+    ]
+
+
+def _schema(source: Any) -> tuple[pa.Schema, list[str]] | None:
+    if isinstance(source, pa.Table):
+        return source.schema, []
+    paths = [str(source)] if isinstance(source, str | Path) else [str(p) for p in source]
+    schemas = [pq.read_schema(p) for p in paths]
+    if any(s != schemas[0] for s in schemas[1:]):
+        return None
+    return schemas[0], paths
+
+
+def units_for(source: Any, columns: list[str], *, keyed: bool) -> list[_Unit] | None:
+    """The source as batches of ``columns``, or ``None`` where the Arrow path cannot read it as the SQL
+    path does (not Parquet or Arrow, a column type whose text form could differ, several files without
+    a key, whose row numbers the SQL path takes from a window)."""
+    is_paths = isinstance(source, str | Path) or (
+        isinstance(source, list | tuple) and bool(source) and all(isinstance(s, str | Path) for s in source)
+    )
+    if not (isinstance(source, pa.Table) or is_paths):
+        return None
+    if is_paths and not isinstance(source, str | Path) and not keyed and len(source) > 1:
+        return None
+    found = _schema(source)
+    if found is None:
+        return None
+    schema, paths = found
+    for name in columns:
+        if schema.get_field_index(name) < 0 or not supported_type(schema.field(name).type):
+            return None
+    return _table_units(source, columns) if isinstance(source, pa.Table) else _parquet_units(paths, columns)
+
+
+# ---------------------------------------------------------------------------------------------------
+# samples
+
+
+def _keyless_candidates(rows: np.ndarray, k: int) -> np.ndarray:
+    """Of ascending 1-based row numbers, the positions of those that can be among the first ``k`` as
+    text (``"10"`` sorts before ``"9"``): the first ``k`` of each digit count."""
+    if len(rows) <= k:
+        return np.arange(len(rows))
+    picks = []
+    bound = 1
+    while bound <= rows[-1]:
+        start = np.searchsorted(rows, bound)
+        stop = np.searchsorted(rows, bound * 10)
+        picks.append(np.arange(start, min(stop, start + k)))
+        bound *= 10
+    return np.concatenate(picks)
+
+
+def _first_k(table: pa.Table, k: int) -> pa.Table:
+    """The first ``k`` rows by (key, first value), nulls last, as the SQL path's ORDER BY … LIMIT."""
+    if _PER_KEY_NULLS:
+        order = pc.sort_indices(table, sort_keys=[("key", "ascending", "at_end"), ("v0", "ascending", "at_end")])
+    else:
+        order = pc.sort_indices(table, sort_keys=[("key", "ascending"), ("v0", "ascending")], null_placement="at_end")
+    return table.take(order[:k])
+
+
+def _candidates(
+    rule: RowRule,
+    values: Sequence[pa.Array | pa.ChunkedArray],
+    keys: pa.Array | pa.ChunkedArray | None,
+    failing: np.ndarray,
+    offset: int,
+    k: int,
+) -> pa.Table | None:
+    """The failing rows (positions ``failing`` in ``values``) that may be among the rule's first ``k``."""
+    if k == 0 or not len(failing):
+        return None
+    if keys is None:
+        # keyless: the key is the 1-based row number, unique, so it alone orders the rows
+        failing = failing[_keyless_candidates(failing + offset + 1, k)]
+        key = pa.array(failing + offset + 1).cast(pa.string())
+    else:
+        key = keys.take(pa.array(failing))
+    taken = pa.array(failing)
+    columns = {"key": key, **{f"v{j}": v.take(taken) for j, v in enumerate(values)}}
+    return _first_k(pa.table(columns), k)
+
+
+def _samples(rule: RowRule, parts: list[pa.Table], k: int) -> tuple[Sample, ...]:
+    if not parts:
+        return ()
+    table = _first_k(pa.concat_tables(parts), k)
+    keys = table["key"].to_pylist()
+    values = [table[f"v{j}"].to_pylist() for j in range(len(rule.columns))]
+    samples = [(keys[i], tuple(v[i] for v in values)) for i in range(table.num_rows)]
+    # the report order, as the SQL path sorts its samples after reading them
+    return tuple(sorted(samples, key=lambda s: (s[0] or "", s[1][0] or "")))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the run
+
+
+@dataclass
+class _Batch:
+    rows: int
+    offset: int
+    #: per row kernel: failed, unchecked, sample candidates
+    flags: list[tuple[int, int, pa.Table | None]]
+    #: per uniqueness rule: encoded keys, and the text kept for its samples
+    encoded: list[Any]
+    kept: list[tuple[list[pa.Array], pa.Array | None]]
+
+
+def _prepare(table: pa.Table) -> Columns:
+    out = {}
+    for name in table.column_names:
+        col = table[name]
+        out[name] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return out
+
+
+def _check_batch(
+    unit: _Unit,
+    offset: int,
+    row_kernels: Sequence[RowKernel],
+    uniques: Sequence[UniqueKernel],
+    key: str | None,
+    k: int,
+) -> _Batch:
+    columns = _prepare(unit.read())
+    n = unit.rows
+    keys = text(columns[key]) if key else None
+    flags = []
+    for kernel in row_kernels:
+        failed, checked = kernel.evaluate(columns)
+        failing = np.flatnonzero(failed)
+        values = [text(columns[c]) for c in kernel.rule.columns]
+        candidates = _candidates(kernel.rule, values, keys, failing, offset, k)
+        flags.append((len(failing), n - int(np.count_nonzero(checked)), candidates))
+    encoded = [u.encode(columns) for u in uniques]
+    kept = [([text(columns[c]) for c in u.rule.columns], keys) for u in uniques]
+    return _Batch(n, offset, flags, encoded, kept)
+
+
+def _batches(units: list[_Unit], work: Callable[[_Unit, int], _Batch], threads: int) -> Iterator[_Batch]:
+    offsets = np.concatenate([[0], np.cumsum([u.rows for u in units])]).astype(int).tolist()
+    if threads <= 1 or len(units) <= 1:
+        for unit, offset in zip(units, offsets, strict=False):
+            yield work(unit, offset)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        yield from pool.map(work, units, offsets[: len(units)])
+
+
+def can_run(rules: Sequence[RowRule]) -> bool:
+    return all(has_kernel(r) for r in rules)
+
+
+def run_row_rules(
+    units: list[_Unit],
+    rules: Sequence[RowRule],
+    lookups: Mapping[str, pa.Array],
+    *,
+    key: str | None,
+    sample_size: int,
+    threads: int | None = None,
+) -> list[Outcome] | None:
+    """Each rule's outcome, in the order given, or ``None`` where a rule has no kernel."""
+    row_kernels: list[RowKernel] = []
+    uniques: list[UniqueKernel] = []
+    for rule in rules:
+        if isinstance(rule, UniquenessRule) and type(rule) is UniquenessRule:
+            uniques.append(UniqueKernel(rule))
+            continue
+        kernel = row_kernel(rule, lookups)
+        if kernel is None:
+            return None
+        row_kernels.append(kernel)
+    threads = threads or min(2, os.cpu_count() or 1)
+
+    def work(unit: _Unit, offset: int) -> _Batch:
+        return _check_batch(unit, offset, row_kernels, uniques, key, sample_size)
+
+    failed = [0] * len(row_kernels)
+    unchecked = [0] * len(row_kernels)
+    parts: list[list[pa.Table]] = [[] for _ in row_kernels]
+    kept: list[list[tuple[list[pa.Array], pa.Array | None]]] = [[] for _ in uniques]
+    for batch in _batches(units, work, threads):
+        for i, (f, u, cand) in enumerate(batch.flags):
+            failed[i] += f
+            unchecked[i] += u
+            if cand is not None:
+                parts[i].append(cand)
+        for j, unique in enumerate(uniques):
+            unique.add(batch.encoded[j], batch.rows)
+            kept[j].append(batch.kept[j])
+
+    total = sum(u.rows for u in units)
+    outcomes: dict[str, Outcome] = {}
+    for i, kernel in enumerate(row_kernels):
+        outcomes[kernel.rule.id] = Outcome(
+            total - unchecked[i], failed[i], _samples(kernel.rule, parts[i], sample_size)
+        )
+    for j, unique in enumerate(uniques):
+        outcomes[unique.rule.id] = _unique_outcome(unique, kept[j], key, sample_size)
+    return [outcomes[r.id] for r in rules]
+
+
+def _unique_outcome(
+    unique: UniqueKernel, kept: list[tuple[list[pa.Array], pa.Array | None]], key: str | None, k: int
+) -> Outcome:
+    failed, present = unique.finish()
+    failing = np.flatnonzero(failed)
+    parts = []
+    if k and len(failing):
+        values = [pa.chunked_array([batch[0][j] for batch in kept]) for j in range(len(unique.rule.columns))]
+        keys = pa.chunked_array([batch[1] for batch in kept]) if key else None
+        cand = _candidates(unique.rule, values, keys, failing, 0, k)
+        parts = [cand] if cand is not None else []
+    return Outcome(int(np.count_nonzero(present)), len(failing), _samples(unique.rule, parts, k))
+
+
+__all__ = ["BATCH_ROWS", "Outcome", "can_run", "run_row_rules", "supported_type", "units_for"]
