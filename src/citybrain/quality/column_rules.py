@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +48,28 @@ _BLANK = " \t\r\n\u3000"
 _BLANK_LEAD = np.zeros(256, dtype=bool)
 _BLANK_LEAD[[0x20, 0x09, 0x0D, 0x0A, 0xE3]] = True
 _MOBILE_LENGTH = 11
+
+
+class BatchColumns(dict[str, pa.Array]):
+    """A batch's columns, and what kernels derive from a column once for every rule that reads it."""
+
+    def __init__(self, columns: Mapping[str, pa.Array]) -> None:
+        super().__init__(columns)
+        self.memo: dict[tuple[str, str], Any] = {}
+
+
+def derived(columns: Columns, name: str, what: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per batch and column (each batch is checked by one thread)."""
+    memo = getattr(columns, "memo", None)
+    if memo is None:
+        return compute()
+    if (name, what) not in memo:
+        memo[(name, what)] = compute()
+    return memo[(name, what)]
+
+
+def id_bytes(columns: Columns, name: str) -> kernels.CitizenIdBytes:
+    return derived(columns, name, "citizen_id", lambda: kernels.citizen_id_bytes(text(columns[name])))
 
 
 def is_text(arr: pa.Array) -> bool:
@@ -227,12 +250,14 @@ def _completeness(rule: CompletenessRule) -> Callable[[Columns], Flags]:
 
 
 def _check_digit(rule: CheckDigitRule) -> Callable[[Columns], Flags]:
-    valid_arrow = {"citizen_id": kernels.citizen_id_valid_arrow, "uscc": kernels.uscc_valid_arrow}[rule.scheme]
-
     def evaluate(columns: Columns) -> Flags:
         arr = columns[rule.column]
         present = valid(arr)
-        return present & ~_bool(valid_arrow(text(arr))), present
+        if rule.scheme == "citizen_id":
+            ok = kernels.citizen_id_valid_arrow(text(arr), parsed=id_bytes(columns, rule.column))
+        else:
+            ok = kernels.uscc_valid_arrow(text(arr))
+        return present & ~_bool(ok), present
 
     return evaluate
 
@@ -288,12 +313,15 @@ def _id_agreement(rule: IdCardConsistencyRule) -> Callable[[Columns], Flags]:
         none = pa.nulls(n, type=pa.string())
         birth = text(columns[rule.birth_column]) if rule.birth_column else none
         sex = text(columns[rule.sex_column]) if rule.sex_column else none
-        failed = _bool(kernels.citizen_id_disagrees_arrow(ids, birth, sex, male, female))
+        parsed = id_bytes(columns, rule.id_column)
+        failed = _bool(kernels.citizen_id_disagrees_arrow(ids, birth, sex, male, female, parsed=parsed))
         other = np.zeros(n, dtype=bool)
         for name in (rule.birth_column, rule.sex_column):
             if name:
                 other |= valid(columns[name])
-        return failed, citizen_id_well_formed(ids) & other
+        formed = np.zeros(n, dtype=bool)
+        formed[slice(None) if parsed.rows is None else parsed.rows] = parsed.formed
+        return failed, formed & other
 
     return evaluate
 

@@ -12,7 +12,7 @@ sampled: the first ``sample_size`` failing rows by (row key, reported value), nu
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from citybrain.quality.column_rules import Columns, RowKernel, has_kernel, row_kernel, text
+from citybrain.quality.column_rules import BatchColumns, RowKernel, has_kernel, row_kernel, text
 from citybrain.quality.rules import RowRule, UniquenessRule
 from citybrain.quality.uniqueness import UniqueKernel
 
@@ -76,8 +76,9 @@ def _parquet_units(paths: Sequence[str], columns: list[str]) -> list[_Unit]:
 
 
 def _row_group_reader(path: str, groups: list[int], columns: list[str]) -> Callable[[], pa.Table]:
-    # each thread opens its own reader: a ParquetFile is not meant to be shared across threads
-    return lambda: pq.ParquetFile(path).read_row_groups(groups, columns=columns, use_threads=False)
+    # each thread opens its own reader (a ParquetFile is not meant to be shared across threads), on a
+    # memory map: pages come from the OS cache as they are, not copied into fresh buffers first
+    return lambda: pq.ParquetFile(path, memory_map=True).read_row_groups(groups, columns=columns, use_threads=False)
 
 
 def _table_units(table: pa.Table, columns: list[str]) -> list[_Unit]:
@@ -195,12 +196,12 @@ class _Batch:
     kept: list[tuple[list[pa.Array], pa.Array | None]]
 
 
-def _prepare(table: pa.Table) -> Columns:
+def _prepare(table: pa.Table) -> BatchColumns:
     out = {}
     for name in table.column_names:
         col = table[name]
         out[name] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    return out
+    return BatchColumns(out)
 
 
 def _check_batch(
@@ -226,14 +227,8 @@ def _check_batch(
     return _Batch(n, offset, flags, encoded, kept)
 
 
-def _batches(units: list[_Unit], work: Callable[[_Unit, int], _Batch], threads: int) -> Iterator[_Batch]:
-    offsets = np.concatenate([[0], np.cumsum([u.rows for u in units])]).astype(int).tolist()
-    if threads <= 1 or len(units) <= 1:
-        for unit, offset in zip(units, offsets, strict=False):
-            yield work(unit, offset)
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        yield from pool.map(work, units, offsets[: len(units)])
+def _offsets(units: list[_Unit]) -> list[int]:
+    return np.concatenate([[0], np.cumsum([u.rows for u in units])]).astype(int).tolist()[: len(units)]
 
 
 def can_run(rules: Sequence[RowRule]) -> bool:
@@ -265,11 +260,32 @@ def run_row_rules(
     def work(unit: _Unit, offset: int) -> _Batch:
         return _check_batch(unit, offset, row_kernels, uniques, key, sample_size)
 
+    threads = max(1, min(threads, len(units)))
+    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+    try:
+        return _run(units, rules, row_kernels, uniques, work, pool, key=key, sample_size=sample_size)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _run(
+    units: list[_Unit],
+    rules: Sequence[RowRule],
+    row_kernels: list[RowKernel],
+    uniques: list[UniqueKernel],
+    work: Callable[[_Unit, int], _Batch],
+    pool: ThreadPoolExecutor | None,
+    *,
+    key: str | None,
+    sample_size: int,
+) -> list[Outcome]:
+    mapper: Any = pool.map if pool is not None else map
     failed = [0] * len(row_kernels)
     unchecked = [0] * len(row_kernels)
     parts: list[list[pa.Table]] = [[] for _ in row_kernels]
     kept: list[list[tuple[list[pa.Array], pa.Array | None]]] = [[] for _ in uniques]
-    for batch in _batches(units, work, threads):
+    for batch in mapper(work, units, _offsets(units)):
         for i, (f, u, cand) in enumerate(batch.flags):
             failed[i] += f
             unchecked[i] += u
@@ -286,14 +302,14 @@ def run_row_rules(
             total - unchecked[i], failed[i], _samples(kernel.rule, parts[i], sample_size)
         )
     for j, unique in enumerate(uniques):
-        outcomes[unique.rule.id] = _unique_outcome(unique, kept[j], key, sample_size)
+        outcomes[unique.rule.id] = _unique_outcome(unique, kept[j], key, sample_size, mapper)
     return [outcomes[r.id] for r in rules]
 
 
 def _unique_outcome(
-    unique: UniqueKernel, kept: list[tuple[list[pa.Array], pa.Array | None]], key: str | None, k: int
+    unique: UniqueKernel, kept: list[tuple[list[pa.Array], pa.Array | None]], key: str | None, k: int, mapper: Any
 ) -> Outcome:
-    failed, present = unique.finish()
+    failed, present = unique.finish(mapper)
     failing = np.flatnonzero(failed)
     parts = []
     if k and len(failing):

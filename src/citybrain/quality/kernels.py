@@ -14,6 +14,7 @@ input is null, true or false otherwise, as there.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -45,8 +46,11 @@ def _fixed_width(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray | No
     if arr.null_count == 0 and bool((lengths == width).all()):
         return data[offsets[0] : offsets[-1]].reshape(n, width), None
     rows = np.flatnonzero(lengths == width)
-    # a null's slot has length 0, so it is never among the rows
-    return data[offsets[rows][:, None] + np.arange(width)], rows
+    if data.size < width:
+        return np.zeros((0, width), dtype=np.uint8), rows[:0]
+    # a null's slot has length 0, so it is never among the rows; each row is one slice of a zero-copy
+    # window view, copied whole, where indexing byte by byte would compute an index per byte
+    return np.lib.stride_tricks.sliding_window_view(data, width)[offsets[rows]], rows
 
 
 def _result(arr: pa.Array, ok: np.ndarray, rows: np.ndarray | None) -> pa.Array:
@@ -136,14 +140,39 @@ def _citizen_id_sum(pairs: np.ndarray) -> np.ndarray:
     return total
 
 
-def citizen_id_valid_arrow(values: pa.Array | pa.ChunkedArray, *, check_birth_date: bool = True) -> pa.Array:
-    """GB 11643 validity of each value, as :func:`checkdigits.citizen_id_valid`."""
-    arr = _as_string_array(values)
+@dataclass(frozen=True)
+class CitizenIdBytes:
+    """A text column's 18-byte values as the ID kernels read them, computed once per batch and shared
+    by the rules on that column: the byte matrix, its row positions (``None``: every row), its pairs
+    and the weighted digit sum."""
+
+    chars: np.ndarray
+    rows: np.ndarray | None
+    pairs: np.ndarray
+    total: np.ndarray
+
+    @property
+    def formed(self) -> np.ndarray:
+        """17 digits then a digit, ``X`` or ``x`` (``^[0-9]{17}[0-9Xx]$``), per row of ``chars``."""
+        last = self.chars[:, 17]
+        return (self.total >= 0) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
+
+
+def citizen_id_bytes(arr: pa.Array) -> CitizenIdBytes:
     chars, rows = _fixed_width(arr, 18)
     pairs = byte_pairs(chars)
-    total = _citizen_id_sum(pairs)
+    return CitizenIdBytes(chars, rows, pairs, _citizen_id_sum(pairs))
+
+
+def citizen_id_valid_arrow(
+    values: pa.Array | pa.ChunkedArray, *, check_birth_date: bool = True, parsed: CitizenIdBytes | None = None
+) -> pa.Array:
+    """GB 11643 validity of each value, as :func:`checkdigits.citizen_id_valid`."""
+    arr = _as_string_array(values)
+    parsed = parsed or citizen_id_bytes(arr)
+    chars, rows, pairs, total = parsed.chars, parsed.rows, parsed.pairs, parsed.total
     last = chars[:, 17]
-    ok = (total >= 0) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
+    ok = parsed.formed
     expected = _CITIZEN_CHECK[np.where(ok, total % 11, 0)]
     ok &= expected == np.where(last == ord("x"), ord("X"), last)
     if check_birth_date:
@@ -240,6 +269,8 @@ def citizen_id_disagrees_arrow(
     sexes: pa.Array | pa.ChunkedArray,
     male: str,
     female: str,
+    *,
+    parsed: CitizenIdBytes | None = None,
 ) -> pa.Array:
     """For each row, whether a well-formed 公民身份号码 disagrees with the birth-date or sex field, as
     :meth:`citybrain.quality.rules.IdCardConsistencyRule.failed` (false where the ID is malformed or
@@ -248,10 +279,10 @@ def citizen_id_disagrees_arrow(
 
     arr = _as_string_array(ids)
     n = len(arr)
-    chars, rows = _fixed_width(arr, 18)
-    rows = np.arange(n) if rows is None else rows
-    last = chars[:, 17]
-    formed = (_citizen_id_sum(byte_pairs(chars)) >= 0) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
+    parsed = parsed or citizen_id_bytes(arr)
+    chars = parsed.chars
+    rows = np.arange(n) if parsed.rows is None else parsed.rows
+    formed = parsed.formed
     bad = np.zeros(len(rows), dtype=bool)
     birth_arr = _as_string_array(births)
     if birth_arr.null_count < n:
@@ -264,8 +295,11 @@ def citizen_id_disagrees_arrow(
         if index.null_count > sex_arr.null_count:
             # only values that are not a code as they stand pay for the trim
             index = pc.index_in(pc.utf8_trim(sex_arr, characters=_STRIP), value_set=codes)
-        code = np.asarray(index.fill_null(-1))[rows]
-        odd = (chars[:, 16] - np.uint8(ord("0"))) % 2 == 1
+        code = np.asarray(index.fill_null(-1))
+        if parsed.rows is not None:
+            code = code[rows]
+        # the 17th character is a digit wherever it matters (a well-formed ID): odd digits have the low bit
+        odd = (chars[:, 16] & 1).astype(bool)
         agrees = np.where(odd, (code >= 0) & (code < len(males)), code >= len(males))
         present = ~np.asarray(sex_arr.is_null())[rows] if sex_arr.null_count else True
         bad |= present & ~agrees

@@ -10,6 +10,7 @@ compare equal in the join) and is not checked.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.quality import kernels
-from citybrain.quality.column_rules import Columns, is_text, valid
+from citybrain.quality.column_rules import Columns, id_bytes, is_text, valid
 from citybrain.quality.rules import UniquenessRule
 
 _ID_WIDTH = 18
@@ -27,57 +28,80 @@ _LAST = np.full(256, -1, dtype=np.int64)
 _LAST[np.frombuffer(b"0123456789Xx", dtype=np.uint8)] = np.arange(12)
 
 
-def citizen_id_codes(arr: pa.Array) -> np.ndarray:
+def citizen_id_codes(arr: pa.Array, parsed: kernels.CitizenIdBytes | None = None) -> np.ndarray:
     """One integer per value, equal exactly where the values are equal: ≥ 0 for a well-formed
     公民身份号码, :data:`_OTHER` for any other text, :data:`_NULL` for null."""
     codes = np.full(len(arr), _OTHER, dtype=np.int64)
-    chars, rows = kernels._fixed_width(arr, _ID_WIDTH)
-    rows = np.arange(len(arr)) if rows is None else rows
+    parsed = parsed or kernels.citizen_id_bytes(arr)
+    chars, pairs = parsed.chars, parsed.pairs
+    rows = np.arange(len(arr)) if parsed.rows is None else parsed.rows
     if len(rows):
-        pairs = kernels.byte_pairs(chars)
+        # characters 1–16 two at a time (each pair 0–99: well-formed IDs only), then the 17th and 18th
         code = np.zeros(len(rows), dtype=np.int64)
-        malformed = np.zeros(len(rows), dtype=bool)
-        # characters 1–16 two at a time (0–99 each, -1 unless both are digits), then the 17th and 18th
         for i in range(8):
-            two = kernels.TWO_DIGITS[pairs[:, i]]
-            malformed |= two < 0
-            code = code * 100 + two
-        digit = chars[:, 16].astype(np.int64) - ord("0")
-        last = _LAST[chars[:, 17]]
-        malformed |= (digit < 0) | (digit > 9) | (last < 0)
-        codes[rows] = np.where(malformed, _OTHER, (code * 10 + digit) * 12 + last)
+            code = code * 100 + kernels.TWO_DIGITS[pairs[:, i]]
+        code = (code * 10 + (chars[:, 16].astype(np.int64) - ord("0"))) * 12 + _LAST[chars[:, 17]]
+        codes[rows] = np.where(parsed.formed, code, _OTHER)
     if arr.null_count:
         codes[~valid(arr)] = _NULL
     return codes
 
 
 #: bits of the hash that screens values before the exact look-up of :func:`repeated`
-_SCREEN_BITS = 24
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY, _CLASH = -1, -2
+
+
+def repeats_of(sorted_runs: Sequence[np.ndarray]) -> np.ndarray:
+    """The values (sorted, distinct) that occur more than once across ``sorted_runs``. Sorting runs
+    that are each already sorted is several times faster than sorting the values afresh."""
+    ordered = np.sort(np.concatenate(sorted_runs)) if sorted_runs else np.zeros(0, dtype=np.int64)
+    again = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(again) < 2:
+        return again
+    return again[np.concatenate([[True], again[1:] != again[:-1]])]
+
+
+@dataclass(frozen=True)
+class RepeatTable:
+    """An open-addressed table of the repeated values: a look-up is one hash and one gather, where a
+    binary search would take twenty reads per row. Values whose slot two repeats share are looked up
+    by binary search instead."""
+
+    repeats: np.ndarray
+    slots: np.ndarray
+    shift: np.uint64
+
+    @classmethod
+    def of(cls, repeats: np.ndarray) -> RepeatTable:
+        # about 64 slots a repeat keeps clashes rare; 2^24 (64 MB) bounds it
+        bits = int(min(24, max(10, np.ceil(np.log2(max(len(repeats), 1) * 64)))))
+        shift = np.uint64(64 - bits)
+        slots = np.full(1 << bits, _EMPTY, dtype=np.int32)
+        at = (repeats.view(np.uint64) * _GOLDEN) >> shift
+        slots[at] = np.arange(len(repeats), dtype=np.int32)
+        ordered = np.sort(at)
+        slots[ordered[1:][ordered[1:] == ordered[:-1]]] = _CLASH
+        return cls(repeats, slots, shift)
+
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        """Where each value is one of the repeats (negative values never are)."""
+        out = np.zeros(len(values), dtype=bool)
+        if not len(self.repeats):
+            return out
+        slot = self.slots[(values.view(np.uint64) * _GOLDEN) >> self.shift]
+        hit = np.flatnonzero(slot >= 0)
+        out[hit] = self.repeats[slot[hit]] == values[hit]
+        clash = np.flatnonzero(slot == _CLASH)
+        if clash.size:
+            at = np.minimum(np.searchsorted(self.repeats, values[clash]), len(self.repeats) - 1)
+            out[clash] = self.repeats[at] == values[clash]
+        return out
 
 
 def repeated(values: np.ndarray) -> np.ndarray:
-    """Where each value (non-negative int64) occurs more than once in ``values``.
-
-    A plain sort finds the repeated values (several times faster than the argsort that would map them
-    back); a bitmap over a multiplicative hash of them screens out nearly every other row, and only the
-    rows it lets through are looked up exactly in the sorted repeats."""
-    out = np.zeros(len(values), dtype=bool)
-    if len(values) < 2:
-        return out
-    ordered = np.sort(values)
-    same = ordered[1:] == ordered[:-1]
-    repeats = ordered[1:][same]
-    if not len(repeats):
-        return out
-    shift = np.uint64(64 - _SCREEN_BITS)
-    screen = np.zeros(1 << _SCREEN_BITS, dtype=bool)
-    screen[(repeats.view(np.uint64) * _GOLDEN) >> shift] = True
-    maybe = np.flatnonzero(screen[(values.view(np.uint64) * _GOLDEN) >> shift])
-    candidates = values[maybe]
-    at = np.minimum(np.searchsorted(repeats, candidates), len(repeats) - 1)
-    out[maybe[repeats[at] == candidates]] = True
-    return out
+    """Where each value (non-negative int64) occurs more than once in ``values``."""
+    return RepeatTable.of(repeats_of([np.sort(values)])).contains(values)
 
 
 def _hashed_repeats(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
@@ -99,30 +123,41 @@ def _hashed_repeats(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
     return present, present & (counts[code] > 1)
 
 
+#: one batch's keys: the ID codes and those of them well formed, sorted (None for other key types),
+#: the malformed text values, and the raw key columns (for other key types)
+Encoded = tuple[np.ndarray | None, np.ndarray | None, pa.Array | None, list[pa.Array]]
+Mapper = Callable[[Callable[[np.ndarray], np.ndarray], list[np.ndarray]], Iterable[np.ndarray]]
+
+
 @dataclass
 class UniqueKernel:
     """Gathers a uniqueness rule's keys batch by batch; :meth:`finish` answers for every row."""
 
     rule: UniquenessRule
     _codes: list[np.ndarray] = field(default_factory=list)
+    _sorted: list[np.ndarray] = field(default_factory=list)
     _others: list[pa.Array] = field(default_factory=list)
     _other_rows: list[np.ndarray] = field(default_factory=list)
     _raw: list[list[pa.Array]] = field(default_factory=list)
     _rows: int = 0
 
-    def encode(self, columns: Columns) -> tuple[np.ndarray | None, pa.Array | None, list[pa.Array]]:
-        """One batch's keys, ready for :meth:`add` (thread-safe: it touches nothing shared)."""
+    def encode(self, columns: Columns) -> Encoded:
+        """One batch's keys, ready for :meth:`add` (thread-safe: it touches nothing shared, so the
+        batches' sorts run on the reading threads)."""
         arrays = [columns[name] for name in self.rule.key]
         if len(arrays) == 1 and is_text(arrays[0]):
-            codes = citizen_id_codes(arrays[0])
+            codes = citizen_id_codes(arrays[0], id_bytes(columns, self.rule.key[0]))
+            formed = codes >= 0
+            run = np.sort(codes if formed.all() else codes[formed])
             other = np.flatnonzero(codes == _OTHER)
-            return codes, arrays[0].take(pa.array(other)) if other.size else None, []
-        return None, None, arrays
+            return codes, run, arrays[0].take(pa.array(other)) if other.size else None, []
+        return None, None, None, arrays
 
-    def add(self, encoded: tuple[np.ndarray | None, pa.Array | None, list[pa.Array]], rows: int) -> None:
-        codes, others, raw = encoded
-        if codes is not None:
+    def add(self, encoded: Encoded, rows: int) -> None:
+        codes, run, others, raw = encoded
+        if codes is not None and run is not None:
             self._codes.append(codes)
+            self._sorted.append(run)
             if others is not None:
                 self._others.append(others)
                 self._other_rows.append(np.flatnonzero(codes == _OTHER) + self._rows)
@@ -130,21 +165,16 @@ class UniqueKernel:
             self._raw.append(raw)
         self._rows += rows
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """(failed, checked) for every row of the table, in read order."""
+    def finish(self, mapper: Mapper = map) -> tuple[np.ndarray, np.ndarray]:
+        """(failed, checked) for every row of the table, in read order; ``mapper`` (a thread pool's
+        ``map``) looks the batches up in parallel."""
         if self._raw:
             columns = [pa.chunked_array([batch[j] for batch in self._raw]) for j in range(len(self.rule.key))]
             present, failed = _hashed_repeats(columns)  # type: ignore[arg-type]
             return failed, present
-        codes = np.concatenate(self._codes) if self._codes else np.zeros(0, dtype=np.int64)
-        present = codes != _NULL
-        formed = codes >= 0
-        if formed.all():
-            failed = repeated(codes)
-        else:
-            failed = np.zeros(len(codes), dtype=bool)
-            rows = np.flatnonzero(formed)
-            failed[rows] = repeated(codes[rows])
+        table = RepeatTable.of(repeats_of(self._sorted))
+        failed = np.concatenate([np.zeros(0, dtype=bool), *mapper(table.contains, self._codes)])
+        present = np.concatenate([np.zeros(0, dtype=bool), *(codes != _NULL for codes in self._codes)])
         if self._others:
             # a malformed value never equals a well-formed one: the two sets are judged apart
             _, again = _hashed_repeats([pa.chunked_array(self._others)])  # type: ignore[list-item]
@@ -152,4 +182,4 @@ class UniqueKernel:
         return failed, present
 
 
-__all__ = ["UniqueKernel", "citizen_id_codes", "repeated"]
+__all__ = ["RepeatTable", "UniqueKernel", "citizen_id_codes", "repeated", "repeats_of"]
