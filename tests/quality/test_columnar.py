@@ -252,3 +252,23 @@ def test_arbitrary_text_matches_the_definition(monkeypatch, rows, batch_rows) ->
     monkeypatch.setattr(columnar, "BATCH_ROWS", batch_rows)
     fast, plain = both(table, rules, monkeypatch, sample_size=3)
     assert_same(fast, plain)
+
+
+def test_repeat_table_agrees_with_a_plain_count() -> None:
+    import numpy as np
+
+    from citybrain.quality.uniqueness import RepeatTable, repeated, sorted_repeats
+
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 12 * 10**17, 400_000, dtype=np.int64)
+    values[rng.integers(0, len(values), 100_000)] = values[rng.integers(0, len(values), 100_000)]
+    uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    expected = counts[inverse] > 1
+    assert (repeated(values) == expected).all()
+    failed, repeats = sorted_repeats(np.sort(values))
+    assert failed == expected.sum() and (repeats == uniq[counts > 1]).all()
+    table = RepeatTable.of(repeats)
+    assert (table.slots == -2).any(), "enough repeats that some share a slot"
+    probe = np.concatenate([values, np.array([-1, -2], dtype=np.int64)])
+    assert (table.contains(probe) == np.concatenate([expected, [False, False]])).all()
+    assert not repeated(np.array([], dtype=np.int64)).any() and not repeated(np.array([5], dtype=np.int64)).any()

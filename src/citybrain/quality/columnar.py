@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from citybrain.quality.column_rules import BatchColumns, RowKernel, has_kernel, row_kernel, text
 from citybrain.quality.rules import RowRule, UniquenessRule
-from citybrain.quality.uniqueness import UniqueKernel
+from citybrain.quality.uniqueness import Duplicates, UniqueKernel
 
 BATCH_ROWS = 1 << 19
 #: pyarrow 25 moved null placement into each sort key and deprecated the global option
@@ -302,22 +302,44 @@ def _run(
             total - unchecked[i], failed[i], _samples(kernel.rule, parts[i], sample_size)
         )
     for j, unique in enumerate(uniques):
-        outcomes[unique.rule.id] = _unique_outcome(unique, kept[j], key, sample_size, mapper)
+        outcomes[unique.rule.id] = _unique_outcome(unique, kept[j], key, sample_size, total, mapper)
     return [outcomes[r.id] for r in rules]
 
 
+def _first_failing(duplicates: Duplicates, rows: int, k: int) -> np.ndarray:
+    """0-based positions of failing rows that can be among the first ``k`` by row number as text: the
+    first ``k`` of each digit count, found by looking up rows from the start of each in growing steps."""
+    found = []
+    low = 1
+    while low <= rows:
+        start, stop, step, hits = low - 1, min(low * 10 - 1, rows), 4096, 0
+        while start < stop and hits < k:
+            at = np.arange(start, min(start + step, stop))
+            fails = at[duplicates.among(at)][: k - hits]
+            found.append(fails)
+            hits += len(fails)
+            start, step = start + step, step * 4
+        low *= 10
+    return np.concatenate([np.zeros(0, dtype=np.int64), *found])
+
+
 def _unique_outcome(
-    unique: UniqueKernel, kept: list[tuple[list[pa.Array], pa.Array | None]], key: str | None, k: int, mapper: Any
+    unique: UniqueKernel,
+    kept: list[tuple[list[pa.Array], pa.Array | None]],
+    key: str | None,
+    k: int,
+    rows: int,
+    mapper: Any,
 ) -> Outcome:
-    failed, present = unique.finish(mapper)
-    failing = np.flatnonzero(failed)
+    duplicates = unique.finish()
     parts = []
-    if k and len(failing):
+    if k and duplicates.failed:
+        failing = np.flatnonzero(duplicates.mask(mapper)) if key else _first_failing(duplicates, rows, k)
         values = [pa.chunked_array([batch[0][j] for batch in kept]) for j in range(len(unique.rule.columns))]
         keys = pa.chunked_array([batch[1] for batch in kept]) if key else None
         cand = _candidates(unique.rule, values, keys, failing, 0, k)
         parts = [cand] if cand is not None else []
-    return Outcome(int(np.count_nonzero(present)), len(failing), _samples(unique.rule, parts, k))
+    return Outcome(duplicates.checked, duplicates.failed, _samples(unique.rule, parts, k))
 
 
 __all__ = ["BATCH_ROWS", "Outcome", "can_run", "run_row_rules", "supported_type", "units_for"]

@@ -47,19 +47,21 @@ def citizen_id_codes(arr: pa.Array, parsed: kernels.CitizenIdBytes | None = None
     return codes
 
 
-#: bits of the hash that screens values before the exact look-up of :func:`repeated`
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _EMPTY, _CLASH = -1, -2
 
 
-def repeats_of(sorted_runs: Sequence[np.ndarray]) -> np.ndarray:
-    """The values (sorted, distinct) that occur more than once across ``sorted_runs``. Sorting runs
-    that are each already sorted is several times faster than sorting the values afresh."""
-    ordered = np.sort(np.concatenate(sorted_runs)) if sorted_runs else np.zeros(0, dtype=np.int64)
-    again = ordered[1:][ordered[1:] == ordered[:-1]]
-    if len(again) < 2:
-        return again
-    return again[np.concatenate([[True], again[1:] != again[:-1]])]
+def sorted_repeats(ordered: np.ndarray) -> tuple[int, np.ndarray]:
+    """Of sorted values: how many are copies of a repeated value (every copy fails, the first too),
+    and the repeated values, distinct."""
+    same = ordered[1:] == ordered[:-1]
+    copies = np.zeros(len(ordered), dtype=bool)
+    copies[1:] |= same
+    copies[:-1] |= same
+    again = ordered[1:][same]
+    if len(again) > 1:
+        again = again[np.concatenate([[True], again[1:] != again[:-1]])]
+    return int(np.count_nonzero(copies)), again
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class RepeatTable:
 
 def repeated(values: np.ndarray) -> np.ndarray:
     """Where each value (non-negative int64) occurs more than once in ``values``."""
-    return RepeatTable.of(repeats_of([np.sort(values)])).contains(values)
+    return RepeatTable.of(sorted_repeats(np.sort(values))[1]).contains(values)
 
 
 def _hashed_repeats(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
@@ -165,21 +167,71 @@ class UniqueKernel:
             self._raw.append(raw)
         self._rows += rows
 
-    def finish(self, mapper: Mapper = map) -> tuple[np.ndarray, np.ndarray]:
-        """(failed, checked) for every row of the table, in read order; ``mapper`` (a thread pool's
-        ``map``) looks the batches up in parallel."""
+    def finish(self) -> Duplicates:
+        """The answer for every row of the table, once every batch is in."""
         if self._raw:
             columns = [pa.chunked_array([batch[j] for batch in self._raw]) for j in range(len(self.rule.key))]
             present, failed = _hashed_repeats(columns)  # type: ignore[arg-type]
-            return failed, present
-        table = RepeatTable.of(repeats_of(self._sorted))
-        failed = np.concatenate([np.zeros(0, dtype=bool), *mapper(table.contains, self._codes)])
-        present = np.concatenate([np.zeros(0, dtype=bool), *(codes != _NULL for codes in self._codes)])
+            return Duplicates(int(failed.sum()), int(present.sum()), mask=failed)
+        # sorting runs that are each already sorted is several times faster than sorting afresh
+        ordered = np.sort(np.concatenate(self._sorted)) if self._sorted else np.zeros(0, dtype=np.int64)
+        failed_count, repeats = sorted_repeats(ordered)
+        other_failing = np.zeros(0, dtype=np.int64)
         if self._others:
             # a malformed value never equals a well-formed one: the two sets are judged apart
-            _, again = _hashed_repeats([pa.chunked_array(self._others)])  # type: ignore[list-item]
-            failed[np.concatenate(self._other_rows)] = again
-        return failed, present
+            _, again_other = _hashed_repeats([pa.chunked_array(self._others)])  # type: ignore[list-item]
+            other_failing = np.concatenate(self._other_rows)[again_other]
+            failed_count += len(other_failing)
+        return Duplicates(
+            failed_count,
+            sum(int(np.count_nonzero(codes != _NULL)) for codes in self._codes),
+            table=RepeatTable.of(repeats),
+            codes=self._codes,
+            other_failing=other_failing,
+        )
 
 
-__all__ = ["RepeatTable", "UniqueKernel", "citizen_id_codes", "repeated", "repeats_of"]
+class Duplicates:
+    """A uniqueness rule's answer: counts, and which rows fail — for every row (:meth:`mask`, what
+    samples ordered by a key column need) or for some (:meth:`among`, enough for the first rows by
+    row number, so that a keyless run never looks up every row)."""
+
+    def __init__(
+        self,
+        failed: int,
+        checked: int,
+        *,
+        mask: np.ndarray | None = None,
+        table: RepeatTable | None = None,
+        codes: Sequence[np.ndarray] = (),
+        other_failing: np.ndarray | None = None,
+    ) -> None:
+        self.failed = failed
+        self.checked = checked
+        self._mask = mask
+        self._table = table
+        self._codes = list(codes)
+        self._all_codes: np.ndarray | None = None
+        self._other = other_failing if other_failing is not None else np.zeros(0, dtype=np.int64)
+
+    def mask(self, mapper: Mapper = map) -> np.ndarray:
+        """Whether each row fails, in read order; ``mapper`` (a thread pool's ``map``) looks the batches
+        up in parallel."""
+        if self._mask is not None:
+            return self._mask
+        assert self._table is not None
+        out = np.concatenate([np.zeros(0, dtype=bool), *mapper(self._table.contains, self._codes)])
+        out[self._other] = True
+        return out
+
+    def among(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each of ``rows`` (0-based positions in read order) fails."""
+        if self._mask is not None:
+            return self._mask[rows]
+        assert self._table is not None
+        if self._all_codes is None:
+            self._all_codes = np.concatenate(self._codes) if self._codes else np.zeros(0, dtype=np.int64)
+        return self._table.contains(self._all_codes[rows]) | np.isin(rows, self._other)
+
+
+__all__ = ["Duplicates", "RepeatTable", "UniqueKernel", "citizen_id_codes", "repeated", "sorted_repeats"]
