@@ -7,6 +7,7 @@ foundation revision, and ``migrate()`` upgrades all heads.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,10 +71,42 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class _WriteTurns:
+    """Hands SQLite's single write lock to this process's threads in turn.
+
+    Every SQLite transaction here begins ``BEGIN IMMEDIATE``. A thread that finds the lock held is left
+    to SQLite's busy handler, which sleeps 1, 2, 5, 10, … ms between tries whether or not the lock was
+    freed meanwhile: under a few concurrent requests the lock sits idle while waiters sleep, and
+    latencies reach seconds. Queueing the threads of one process on a lock of our own instead wakes the
+    next one the moment a transaction ends. Other processes still meet SQLite's own handler."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._holder: int | None = None  # id() of the DBAPI connection whose transaction has the turn
+
+    def take(self, conn: Any) -> None:
+        # past the timeout, go on without the turn: SQLite's handler then decides, as it would anyway
+        if self._lock.acquire(timeout=self.timeout):
+            self._holder = id(_raw(conn))
+
+    def give_back(self, conn: Any) -> None:
+        if self._holder is not None and self._holder == id(_raw(conn)):
+            self._holder = None
+            self._lock.release()
+
+
+def _raw(conn: Any) -> Any:
+    """The sqlite3 connection itself: SQLAlchemy hands the dialect its pool wrapper instead."""
+    return getattr(conn, "dbapi_connection", None) or conn
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        timeout = 30.0
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": timeout})
         engine = create_engine(url, **kwargs)
+        turns = _WriteTurns(timeout)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -91,7 +124,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # IMMEDIATE takes the write lock up front, so a transaction that reads then writes
             # (an audit chain append, an optimistic-lock update) waits its turn instead of failing
             # with SQLITE_BUSY on a stale snapshot. Readers in WAL mode are not blocked by it.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            turns.take(conn.connection)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                turns.give_back(conn.connection)
+                raise
+
+        # the turn passes on once the transaction has really ended (the "commit" event fires before it
+        # has); the pool's reset of a returned connection is a rollback and comes through here too
+        dialect = engine.dialect
+        do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+        def _commit(dbapi_conn: Any) -> None:
+            try:
+                do_commit(dbapi_conn)
+            finally:
+                turns.give_back(dbapi_conn)
+
+        def _rollback(dbapi_conn: Any) -> None:
+            try:
+                do_rollback(dbapi_conn)
+            finally:
+                turns.give_back(dbapi_conn)
+
+        dialect.do_commit = _commit  # type: ignore[method-assign]
+        dialect.do_rollback = _rollback  # type: ignore[method-assign]
+
+        # a connection back in the pool or closed has no transaction left: never keep its turn
+        @event.listens_for(engine, "checkin")
+        def _sqlite_checkin(dbapi_conn: Any, _record: Any) -> None:
+            turns.give_back(dbapi_conn)
+
+        @event.listens_for(engine, "close")
+        def _sqlite_close(dbapi_conn: Any, _record: Any) -> None:
+            turns.give_back(dbapi_conn)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
