@@ -306,8 +306,43 @@ def test_township_cut_is_exactly_the_regex(values: list[str | None], offset: int
     breaks, prefixes over 41 characters, nulls, sliced arrays."""
     import pyarrow.compute as pc
 
-    from citybrain.masking.methods import ADDRESS_TOWNSHIP, _township
+    from citybrain.masking.methods import ADDRESS_TOWNSHIP, SMALL_ROWS, _township
 
-    arr = pa.array(["青龙街道", *values], pa.string()).slice(min(offset, len(values)))
+    # more rows than SMALL_ROWS, or _township would take the regex itself
+    head = ["青龙街道"] * (SMALL_ROWS + 1)
+    arr = pa.array([*head, *values], pa.string()).slice(min(offset, len(values)))
     expected = pc.struct_field(pc.extract_regex(arr, ADDRESS_TOWNSHIP), "a")
     assert _township(arr).to_pylist() == expected.to_pylist()
+
+
+_SMALL_PATH_SPECS = [
+    MaskSpec("mask", keep_first=6, keep_last=4),
+    MaskSpec("mask", keep_first=3, keep_last=4, stars=4),
+    MaskSpec("mask", keep_first=2, keep_last=0, only_prefixes=["92"]),
+    MaskSpec("name"),
+    MaskSpec("email"),
+    MaskSpec("address"),
+]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="0123456789X@.ab 张欧阳三丰", max_size=25),
+            st.lists(st.sampled_from(_ADDRESS_PARTS), max_size=30).map("".join),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(_SMALL_PATH_SPECS),
+)
+def test_few_rows_are_masked_exactly_as_many(values: list[str | None], spec: MaskSpec) -> None:
+    """A lookup's one row goes through the per-value path (SMALL_ROWS or fewer values), a bulk export
+    through the Arrow kernels: every method gives the same answer either way."""
+    from citybrain.masking.methods import SMALL_ROWS
+
+    many = [*values, *(["江苏省常州市天宁区青龙街道龙锦路1号", "欧阳娜娜", None] * SMALL_ROWS)]
+    bulk = mask_column(pa.array(many, pa.string()), spec).to_pylist()[: len(values)]
+    one_by_one = [mask_column(pa.array([value], pa.string()), spec).to_pylist()[0] for value in values]
+    assert one_by_one == bulk

@@ -60,6 +60,11 @@ SLICE_ROWS = 131_072
 #: Below this many values (rows × masked columns) a plan is applied in the calling thread.
 PARALLEL_MIN_CELLS = 50_000
 
+#: Up to this many values a column is masked value by value in Python: a share lookup masks one row,
+#: and the dozen Arrow kernel calls of the vectorised form cost more than the row itself. Both forms
+#: give the same answers (``tests/masking`` proves it on generated text).
+SMALL_ROWS = 16
+
 #: Lower bound on master-key length: HMAC-SM3 keys shorter than this are guessable.
 MIN_KEY_BYTES = 16
 
@@ -217,6 +222,13 @@ def _mask_chars(
     min_masked: int,
     stars: int | None,
 ) -> pa.Array:
+    if len(arr) <= SMALL_ROWS:
+        firsts = keep_first.to_pylist() if isinstance(keep_first, pa.Array) else [keep_first] * len(arr)
+        masked = [
+            None if value is None else _mask_text(value, first, keep_last, char, min_masked, stars)
+            for value, first in zip(arr.to_pylist(), firsts, strict=True)
+        ]
+        return pa.array(masked, arr.type)
     length = pc.utf8_length(arr)
     # nulls must stay null through min/max, which skip them by default
     lo = partial(pc.min_element_wise, skip_nulls=False)
@@ -235,6 +247,18 @@ def _mask_chars(
     head = _slice_each(arr, first, from_end=False)
     tail = _slice_each(arr, last, from_end=True)
     return pc.binary_join_element_wise(head, fill, tail, pa.scalar("", arr.type))
+
+
+def _mask_text(value: str, keep_first: int, keep_last: int, char: str, min_masked: int, stars: int | None) -> str:
+    """:func:`_mask_chars` for one value, step for step."""
+    length = len(value)
+    full_shape = length >= keep_first + keep_last + min_masked
+    shown = length if full_shape else max(min(length - min_masked, length >> 1), 0)
+    first = min(shown, keep_first)
+    last = min(shown - first, keep_last)
+    hidden = length - first - last
+    fill = char * hidden if stars is None else (char * stars if hidden > 0 else "")
+    return value[:first] + fill + (value[length - last :] if last else "")
 
 
 def _per_chunk(arr: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], out_type: pa.DataType) -> pa.ChunkedArray:
@@ -406,7 +430,8 @@ def _township(arr: pa.Array) -> pa.Array:
     token after 市, a line break, a long prefix) are few and go to the regex itself, so the result is
     the regex's on every row."""
     n = len(arr)
-    if n == 0 or arr.null_count == n or not pa.types.is_string(arr.type):
+    # a few rows: the one regex call is cheaper than the dozen kernels that replace it on many
+    if n <= SMALL_ROWS or arr.null_count == n or not pa.types.is_string(arr.type):
         return pc.struct_field(pc.extract_regex(arr, ADDRESS_TOWNSHIP), "a")
     pos = pc.fill_null(pc.find_substring_regex(arr, _TOWNSHIP_SEARCH), -1).to_numpy(zero_copy_only=False)
     pos = pos.astype(np.int64)
