@@ -292,5 +292,7 @@ def actor_from_token(session: object, secret: str) -> Actor:
     # last_used_at is advisory; updating it at most once a minute keeps hot paths write-free
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
-    actor = actor_for_user(user, scopes=frozenset(token.scopes), token_id=token.id)
-    return actor
+    # the session holds loaded rows only weakly: kept here, the token the call's checks ask for again
+    # (its grant, by primary key) comes from the identity map instead of another query
+    session.info["auth_token"] = token
+    return actor_for_user(user, scopes=frozenset(token.scopes), token_id=token.id)
