@@ -149,3 +149,79 @@ def test_composite_keys_are_indexed(run, world, settings, factory, indexed) -> N
     assert got == {"uscc": "A", "seq": 2, "name": "乙"}
     with pytest.raises(NotFound):
         run(access.share_lookup, gid, {"uscc": "B", "seq": 2}, actor=world.consumer[1])
+
+
+def _typed_resource(run, world, factory, table: pa.Table, row_filter: list | None = None):  # type: ignore[no-untyped-def]
+    kinds = {"n": "integer", "amount": "decimal", "born": "date", "seen": "datetime", "ok": "boolean"}
+    res = factory.resource(
+        world.source,
+        key="typed",
+        fields=[{"name": c, "title": c, "data_type": kinds.get(c, "string")} for c in table.column_names],
+        primary_key=["code"],
+    )
+    world.lake.write(res.key, table, primary_key="code")
+    req = run(
+        service.share_request_create,
+        ShareRequestCreate(
+            resource=res.key,
+            fields=table.column_names,
+            purpose="类型核验",
+            modes=["lookup"],
+            row_filter=row_filter or [],
+        ),
+        actor=world.consumer[1],
+    )
+    if req.status != "granted":
+        from citybrain.share.schemas import ApprovalIn
+
+        run(service.share_request_approve, req.id, ApprovalIn(), actor=world.steward[1])
+        req = run(service.share_request_approve, req.id, actor=world.cdo[1])
+    return res, req.grant_id
+
+
+def test_index_keeps_every_catalog_type_and_scopes_on_their_text(run, world, settings, factory, monkeypatch) -> None:
+    """Integers, decimals, floats, dates, timestamps, booleans and nulls come back from the index as the
+    scan returns them, and a prefix scope on an integer column passes the same rows."""
+    import datetime as dt
+    from decimal import Decimal
+
+    table = pa.table(
+        {
+            "code": ["A1", "A2", "B1", "B2"],
+            "n": pa.array([320402, 320411, None, 3204021], pa.int64()),
+            "amount": pa.array([Decimal("12.34"), None, Decimal("-0.01"), Decimal("0")], pa.decimal128(12, 2)),
+            "ratio": pa.array([0.1, 1e20, None, -2.5], pa.float64()),
+            "born": pa.array([dt.date(1997, 8, 27), None, dt.date(2000, 2, 29), dt.date(1970, 1, 1)]),
+            "seen": pa.array(
+                [
+                    dt.datetime(2026, 1, 1, 10, 0, 0, 123456, tzinfo=dt.UTC),
+                    None,
+                    None,
+                    dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "ok": pa.array([True, False, None, True]),
+        }
+    )
+    _, gid = _typed_resource(run, world, factory, table, [{"field": "n", "op": "prefix", "values": ["320402"]}])
+    keys = ["A1", "A2", "B1", "B2", "none"]
+    scanned = _lookups(run, world, gid, keys)
+    assert [r is not None for r in scanned] == [True, False, False, True, False]
+    monkeypatch.setattr(lookup, "INDEX_MIN_ROWS", 0)
+    try:
+        assert lookup.prepare_lookup(settings, "typed")["index"]
+        assert _lookups(run, world, gid, keys) == scanned
+    finally:
+        lookup.reset()
+
+
+def test_a_version_the_index_cannot_keep_is_scanned(run, world, settings, factory, indexed) -> None:
+    import datetime as dt
+
+    table = pa.table({"code": ["A1", "A2"], "opens": pa.array([dt.time(8, 30), None], pa.time64("us"))})
+    _, gid = _typed_resource(run, world, factory, table)
+    assert lookup.prepare_lookup(settings, "typed")["index"] is None
+    assert not lookup.index_path(settings, "typed", 1).exists()
+    record = run(access.share_lookup, gid, "A1", actor=world.consumer[1])["record"]
+    assert record["code"] == "A1" and record["opens"] is not None

@@ -9,12 +9,12 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from citybrain.audit.models import AuditEvent
 from citybrain.db import utcnow
 from citybrain.share import service
-from citybrain.share.models import ShareGrant
+from citybrain.share.models import ShareGrant, ShareRateWindow
 from citybrain.share.schemas import ApprovalIn, ShareRequestCreate
 from tests.factories import login
 
@@ -236,3 +236,26 @@ def test_requests_and_grants_are_visible_only_to_the_parties(run, world, who) ->
             run(service.grant_show, gid, actor=actor)
         assert run(service.grant_list, box="all", actor=actor) == []
         assert run(service.share_request_list, box="all", actor=actor) == []
+
+
+def test_rate_limit_slides_over_the_minute_boundary(run, world, db) -> None:
+    """The limit counts the last 60 seconds, not the clock minute: a burst just before a new minute
+    still counts just after it, and is forgotten a minute later."""
+    from datetime import UTC, datetime, timedelta
+
+    from citybrain.share import ratelimit
+
+    gid = _grant(run, world, rate_limit=10)
+    start = datetime(2026, 12, 1, 10, 0, 50, tzinfo=UTC)
+    with db.session() as s:
+        for _ in range(10):
+            ratelimit.count_call(s, gid, start)
+    with db.session() as s:
+        assert ratelimit.recent_calls(s, gid, start) == 10
+        # 10:01:05: 55 of the previous minute's 60 seconds are still within the window
+        assert ratelimit.recent_calls(s, gid, start + timedelta(seconds=15)) == pytest.approx(10 * 55 / 60)
+        assert ratelimit.recent_calls(s, gid, start + timedelta(seconds=75)) == 0
+        ratelimit.count_call(s, gid, start + timedelta(seconds=130))
+    with db.session() as s:
+        # a new minute's first call clears the windows no estimate reads any more
+        assert s.scalar(select(func.count()).select_from(ShareRateWindow).where(ShareRateWindow.grant_id == gid)) == 1

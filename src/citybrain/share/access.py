@@ -18,6 +18,7 @@ methods of :mod:`citybrain.masking`.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,6 @@ from typing import Any, NoReturn
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import func, select
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record, record_ctx
@@ -37,7 +37,7 @@ from citybrain.errors import CityBrainError, Invalid, NotAuthorized, NotFound, R
 from citybrain.lake.store import Lake
 from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches
 from citybrain.settings import Settings
-from citybrain.share import anomalies, lookup
+from citybrain.share import anomalies, lookup, ratelimit
 from citybrain.share.models import AccessMode, ExportStatus, ShareCall, ShareExport, ShareGrant
 from citybrain.share.schemas import ExportIn, ExportPublic, QueryIn, RowCondition, VerifyIn
 from citybrain.share.service import grant_usable_reason
@@ -113,13 +113,8 @@ class _Guard:
         if resource is None or resource.status != "active":
             raise NotAuthorized("数据资源已停用，授权不可用", details={"grant": grant.id})
         self.resource = resource
-        since = utcnow() - timedelta(seconds=60)
-        # counting stops at the limit: a busy grant's check costs no more than its limit allows
-        recent = (
-            select(ShareCall.id).where(ShareCall.grant_id == grant.id, ShareCall.at > since).limit(grant.rate_limit)
-        )
-        used = ctx.session.scalar(select(func.count()).select_from(recent.subquery()))
-        if (used or 0) >= grant.rate_limit:
+        used = ratelimit.recent_calls(ctx.session, grant.id, utcnow())
+        if used >= grant.rate_limit:
             raise RateLimited(
                 f"调用过于频繁：该授权每分钟最多 {grant.rate_limit} 次，请稍后再试",
                 details={"grant": grant.id, "limit_per_minute": grant.rate_limit, "retry_after": 60},
@@ -185,6 +180,7 @@ class _Guard:
         )
         self.ctx.session.add(call)
         self.ctx.session.flush()
+        ratelimit.count_call(self.ctx.session, grant.id, call.at)
         record_ctx(self.ctx, self._entry("ok", rows, details))
         anomalies.after_call(self.ctx, grant, self.mode, hit=hit, rows=rows)
         return call
@@ -307,31 +303,20 @@ def _select_list(columns: list[str]) -> str:
 # -- actions ---------------------------------------------------------------------------------------
 
 
-_IN_SCOPE = "__in_scope"
-
-
 def _by_key(ctx: Context, grant: ShareGrant, src: _Source, cols: list[str], key: dict[str, str]) -> pa.Table:
     """The row with this key within the grant's rows (zero or one), through the version's key index
     when it has one, else by scanning its Parquet files."""
-    index = lookup.index_cursor(ctx.settings, src.info, src.pk)
+    index = lookup.key_index(ctx.settings, src.info, src.pk)
     if index is None:
         where, params = _where(grant, key, src.columns)
         scan = src.sql(f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where} LIMIT 2", params)
         return scan.to_arrow_table()
+    # the same scope SQL as the scan's, on the same text forms of the values: the same rows pass
+    scope, params = _where(grant, {}, src.columns)
     try:
-        # only the key in WHERE, so DuckDB answers from the ART index (given the scope too, it would push
-        # both into one full scan); the scope is computed for that row and checked here
-        scope, params = _where(grant, {}, src.columns)
-        query = f"SELECT {_select_list(cols)}, ({scope}) AS {_IN_SCOPE} FROM t WHERE {lookup.KEY_COLUMN} = ?"
-        # execute + fetchall: a relation's Arrow path costs milliseconds more per call for one row
-        rows = index.execute(query, [*params, lookup.key_value([key[c] for c in src.pk])]).fetchall()
-        schema = lookup.index_schema(ctx.settings, src.info, cols)
-        inside = [row[:-1] for row in rows if row[-1]]
-        return pa.Table.from_pylist([dict(zip(cols, row, strict=True)) for row in inside], schema=schema)
-    except duckdb.Error as exc:
+        return index.rows(cols, scope, params, lookup.key_value([key[c] for c in src.pk]))
+    except sqlite3.Error as exc:
         raise Invalid(f"查询条件无效：{exc}", details={}) from exc
-    finally:
-        index.close()
 
 
 @action("share_lookup")

@@ -5,15 +5,24 @@ call therefore takes a cursor (microseconds) on one in-memory instance that live
 process, with Parquet metadata cached between calls.
 
 Lookup by key on a large version would still scan the key column of every file (a 10-million-row
-resource: a few hundred ms). The **key index** is a DuckDB database beside the lake —
-``home/share/lookup/{resource}/v000001.duckdb`` — holding the version's rows and a column ``__key``
-(the primary key values as text, the form the API compares them in) with an ART index on it, so a
-lookup reads one row. Lake versions never change once published, so an index never goes stale; it
-is built once per version (for the current version of a resource, on its first lookup, in the
-background while lookups keep scanning Parquet; or ahead with :func:`prepare_lookup`), written to a
-temporary file and renamed into place, and the index of an older version is removed when the
-current one is ready. Only lookups use it, and only for what the index holds; grant scope, masking
-and audit are applied to its answer exactly as to a scan's.
+resource: a few hundred ms). The **key index** is a SQLite database beside the lake —
+``home/share/lookup/{resource}/v000001.sqlite`` — holding the version's rows and a column ``__key``
+(the primary key values as text, the form the API compares them in) with a unique B-tree index on
+it, so a lookup reads one row. SQLite rather than DuckDB because a point query is what it is built
+for: tens of microseconds, where DuckDB plans and runs each query in about a millisecond.
+
+Every value is kept as DuckDB's own text form of it (``CAST(… AS VARCHAR)``): the grant's row scope
+compares exactly that text on a scan, so the scope SQL (:func:`citybrain.share.access._where`) runs on
+the index unchanged (``starts_with`` is registered as a function) and means the same; the answer is
+cast back to the version's Arrow schema, stored in the index. Versions holding a type whose text form
+Arrow cannot read back (times, lists, structs, binary) get no index and are scanned.
+
+Lake versions never change once published, so an index never goes stale; it is built once per
+version (for the current version of a resource, on its first lookup, in the background while
+lookups keep scanning Parquet; or ahead with :func:`prepare_lookup` / ``citybrain share
+prepare-lookup``), written to a temporary file and renamed into place, and the index of an older
+version is removed when the current one is ready. Only lookups use it, and only for what the index
+holds; grant scope, masking and audit are applied to its answer exactly as to a scan's.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -39,13 +49,16 @@ INDEX_MIN_ROWS = 200_000
 KEY_SEPARATOR = "\x1f"
 KEY_COLUMN = "__key"
 _INDEX_NAME = "__key_idx"
+#: rows per batch while an index is written: Python tuples for this many rows at a time
+_BUILD_BATCH_ROWS = 50_000
 
 _lock = threading.Lock()
 _instance: duckdb.DuckDBPyConnection | None = None
-_indexes: dict[Path, duckdb.DuckDBPyConnection] = {}
+_indexes: dict[Path, KeyIndex] = {}
 _building: set[Path] = set()
+#: versions found to hold a column the index cannot keep exactly: always scanned
+_unindexable: set[Path] = set()
 _lakes: dict[Path, Lake] = {}
-_schemas: dict[tuple[Path, tuple[str, ...]], pa.Schema] = {}
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -84,59 +97,86 @@ def _index_dir(settings: Settings, resource_key: str) -> Path:
 
 
 def index_path(settings: Settings, resource_key: str, version: int) -> Path:
-    return _index_dir(settings, resource_key) / f"v{version:06d}.duckdb"
+    return _index_dir(settings, resource_key) / f"v{version:06d}.sqlite"
 
 
-def index_cursor(settings: Settings, info: VersionInfo, pk: list[str]) -> duckdb.DuckDBPyConnection | None:
-    """A cursor on the version's key index, or None when there is none (yet): the caller scans.
+class KeyIndex:
+    """One version's key index, open read-only and shared by the process's threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._con.create_function("starts_with", 2, _starts_with, deterministic=True)
+        # one connection, many threads: each query with its fetch is one turn (tens of microseconds)
+        self._turn = threading.Lock()
+        blob = self._con.execute("SELECT schema FROM __schema").fetchone()[0]
+        self.schema: pa.Schema = pa.ipc.read_schema(pa.py_buffer(blob))
+
+    def rows(self, columns: list[str], scope: str, params: list[Any], key: str) -> pa.Table:
+        """The rows whose key is ``key`` and that satisfy the ``scope`` SQL, as the version's types."""
+        names = ", ".join(_quote(c) for c in columns)
+        query = f"SELECT {names} FROM t WHERE {KEY_COLUMN} = ? AND ({scope})"
+        with self._turn:
+            found = self._con.execute(query, [key, *params]).fetchall()
+        text = pa.table(
+            {c: pa.array([row[i] for row in found], pa.string()) for i, c in enumerate(columns)},
+        )
+        return text.cast(pa.schema([self.schema.field(c) for c in columns]))
+
+    def close(self) -> None:
+        with self._turn:
+            self._con.close()
+
+
+def _starts_with(value: str | None, prefix: str | None) -> bool | None:
+    return None if value is None or prefix is None else value.startswith(prefix)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _indexable(schema: pa.Schema) -> bool:
+    """Whether every column's DuckDB text form casts back to its Arrow type exactly."""
+    return all(
+        pa.types.is_boolean(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_date(t)
+        or pa.types.is_timestamp(t)
+        for t in schema.types
+    )
+
+
+def key_index(settings: Settings, info: VersionInfo, pk: list[str]) -> KeyIndex | None:
+    """The version's key index, or None when there is none (yet): the caller scans.
 
     For the current version of a large resource a missing index starts being built in the background."""
     if not pk or info.rows < INDEX_MIN_ROWS:
         return None
     path = index_path(settings, info.resource_key, info.version)
     with _lock:
-        con = _indexes.get(path)
-        if con is not None:
-            return con.cursor()
+        found = _indexes.get(path)
+        if found is not None or path in _unindexable:
+            return found
     if path.is_file():
         try:
-            con = duckdb.connect(str(path), read_only=True)
-            # point reads: no parallelism to gain, only threads to wake
-            con.execute("SET threads = 1")
-        except duckdb.Error:
+            opened = KeyIndex(path)
+        except (sqlite3.Error, pa.ArrowException):
             log.exception("could not open a key index", extra={"path": str(path)})
             return None
         with _lock:
-            kept = _indexes.setdefault(path, con)
-        if kept is not con:
-            con.close()
-        return kept.cursor()
+            kept = _indexes.setdefault(path, opened)
+        if kept is not opened:
+            opened.close()
+        return kept
     current = lake(settings).current(info.resource_key)
     if current is not None and current.version == info.version:
         _build_in_background(settings, info, pk)
     return None
-
-
-def index_schema(settings: Settings, info: VersionInfo, columns: list[str]) -> pa.Schema:
-    """The Arrow schema of ``columns`` in the version's index (read once per column list)."""
-    path = index_path(settings, info.resource_key, info.version)
-    cache_key = (path, tuple(columns))
-    with _lock:
-        found = _schemas.get(cache_key)
-        con = _indexes.get(path)
-    if found is not None:
-        return found
-    if con is None:
-        raise RuntimeError("key index is not open")
-    names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    cur = con.cursor()
-    try:
-        schema = cur.sql(f"SELECT {names} FROM t LIMIT 0").to_arrow_table().schema
-    finally:
-        cur.close()
-    with _lock:
-        _schemas[cache_key] = schema
-    return schema
 
 
 def _build_in_background(settings: Settings, info: VersionInfo, pk: list[str]) -> None:
@@ -159,8 +199,8 @@ def _build_in_background(settings: Settings, info: VersionInfo, pk: list[str]) -
 
 
 def build_index(settings: Settings, info: VersionInfo, pk: list[str], *, wait: bool = False) -> Path | None:
-    """Build the version's key index; returns its path. If another thread or process is building one,
-    wait for it (``wait``) or return None at once."""
+    """Build the version's key index; returns its path, or None when the version cannot have one (a
+    type without an exact text form) or, unless ``wait``, another thread or process is building it."""
     path = index_path(settings, info.resource_key, info.version)
     if path.is_file():
         return path
@@ -173,17 +213,30 @@ def build_index(settings: Settings, info: VersionInfo, pk: list[str], *, wait: b
         try:
             if path.is_file():
                 return path
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.unlink(missing_ok=True)
             files = [str(p) for p in lake(settings).files(info.resource_key, info.version)]
-            con = duckdb.connect(str(tmp))
+            source = cursor()
             try:
-                con.execute(f"CREATE TABLE t AS SELECT *, {key_text(pk)} AS {KEY_COLUMN} FROM read_parquet(?)", [files])
-                # the lake checked the key is unique when it wrote the version; UNIQUE re-checks it
-                con.execute(f"CREATE UNIQUE INDEX {_INDEX_NAME} ON t ({KEY_COLUMN})")
-                con.execute("CHECKPOINT")
+                relation = source.sql("SELECT * FROM read_parquet(?)", params=[files])
+                schema = relation.limit(0).to_arrow_table().schema
+                if not _indexable(schema):
+                    log.info(
+                        "no key index: a column type has no exact text form", extra={"resource": info.resource_key}
+                    )
+                    with _lock:
+                        _unindexable.add(path)
+                    return None
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.unlink(missing_ok=True)
+                texts = ", ".join(f"CAST({_quote(c)} AS VARCHAR)" for c in schema.names)
+                query = f"SELECT {key_text(pk)}, {texts} FROM read_parquet(?)"
+                reader = source.sql(query, params=[files]).to_arrow_reader(_BUILD_BATCH_ROWS)
+                try:
+                    _write_index(tmp, schema, reader)
+                except BaseException:
+                    tmp.unlink(missing_ok=True)
+                    raise
             finally:
-                con.close()
+                source.close()
             os.replace(tmp, path)
             _remove_older(settings, info)
             return path
@@ -191,19 +244,38 @@ def build_index(settings: Settings, info: VersionInfo, pk: list[str], *, wait: b
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+def _write_index(tmp: Path, schema: pa.Schema, reader: pa.RecordBatchReader) -> None:
+    con = sqlite3.connect(tmp)
+    try:
+        # a temporary file renamed into place only once complete: no journal needed while writing it
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        columns = ", ".join(_quote(c) for c in schema.names)
+        con.execute(f"CREATE TABLE t ({KEY_COLUMN}, {columns})")
+        insert = f"INSERT INTO t VALUES ({', '.join('?' for _ in range(len(schema) + 1))})"
+        for batch in reader:
+            con.executemany(insert, zip(*(col.to_pylist() for col in batch.columns), strict=True))
+        # the lake checked the key is unique when it wrote the version; UNIQUE re-checks it
+        con.execute(f"CREATE UNIQUE INDEX {_INDEX_NAME} ON t ({KEY_COLUMN})")
+        con.execute("CREATE TABLE __schema (schema BLOB)")
+        con.execute("INSERT INTO __schema VALUES (?)", [schema.serialize().to_pybytes()])
+        con.commit()
+    finally:
+        con.close()
+
+
 def _remove_older(settings: Settings, info: VersionInfo) -> None:
-    for old in _index_dir(settings, info.resource_key).glob("v*.duckdb"):
+    for old in _index_dir(settings, info.resource_key).glob("v*.*"):
         try:
             number = int(old.stem[1:])
         except ValueError:
             continue
-        if number < info.version:
+        # earlier versions' indexes, and any left in the DuckDB form this module wrote before
+        if number < info.version or old.suffix != ".sqlite":
             with _lock:
-                con = _indexes.pop(old, None)
-                for cached in [k for k in _schemas if k[0] == old]:
-                    del _schemas[cached]
-            if con is not None:
-                con.close()
+                found = _indexes.pop(old, None)
+            if found is not None:
+                found.close()
             old.unlink(missing_ok=True)
 
 
@@ -222,11 +294,11 @@ def reset() -> None:
     """Close everything this process holds (tests, and a settings change)."""
     global _instance
     with _lock:
-        for con in _indexes.values():
-            con.close()
+        for index in _indexes.values():
+            index.close()
         _indexes.clear()
+        _unindexable.clear()
         _lakes.clear()
-        _schemas.clear()
         if _instance is not None:
             _instance.close()
             _instance = None

@@ -165,6 +165,18 @@ class ShareCall(IdMixin, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ShareRateWindow(Base):
+    """Calls per grant per clock minute: what the rate limit reads (two rows), instead of counting the
+    last minute's :class:`ShareCall` rows on every call (thousands, on a busy grant)."""
+
+    __tablename__ = "share_rate_window"
+
+    grant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: minutes since the Unix epoch (UTC)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ShareExport(IdMixin, Base):
     """A bulk export running in the background; ``heartbeat_at`` shows it is alive."""
 
