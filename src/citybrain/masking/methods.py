@@ -32,6 +32,7 @@ method refuses.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -418,6 +419,8 @@ _JIE_FIRST_BYTE = "街".encode()[0]
 _NOT_BEFORE_TOKEN = np.array([int.from_bytes(c.encode("utf-8"), "big") for c in "路号省市区县旗"], dtype=np.int64)
 _TOWNSHIP_MAX_BEFORE = 41  # ``.{0,40}?`` plus the one ``[^…]`` character
 _GATHER_ROWS = 8192
+#: ADDRESS_TOWNSHIP compiled once, for a few rows at a time (same syntax and meaning in RE2 and ``re``)
+_TOWNSHIP_RE = re.compile(ADDRESS_TOWNSHIP)
 
 
 def _township(arr: pa.Array) -> pa.Array:
@@ -430,8 +433,10 @@ def _township(arr: pa.Array) -> pa.Array:
     token after 市, a line break, a long prefix) are few and go to the regex itself, so the result is
     the regex's on every row."""
     n = len(arr)
-    # a few rows: the one regex call is cheaper than the dozen kernels that replace it on many
-    if n <= SMALL_ROWS or arr.null_count == n or not pa.types.is_string(arr.type):
+    if n <= SMALL_ROWS and pa.types.is_string(arr.type):
+        # a few rows (a lookup's one): RE2 would compile the pattern's 40-fold repetition on every call
+        return pa.array([_township_text(v) for v in arr.to_pylist()], arr.type)
+    if arr.null_count == n or not pa.types.is_string(arr.type):
         return pc.struct_field(pc.extract_regex(arr, ADDRESS_TOWNSHIP), "a")
     pos = pc.fill_null(pc.find_substring_regex(arr, _TOWNSHIP_SEARCH), -1).to_numpy(zero_copy_only=False)
     pos = pos.astype(np.int64)
@@ -463,6 +468,11 @@ def _township(arr: pa.Array) -> pa.Array:
     slow_mask = pa.array(slow, pa.bool_())
     exact = pc.struct_field(pc.extract_regex(arr.filter(slow_mask), ADDRESS_TOWNSHIP), "a")
     return pc.replace_with_mask(township, slow_mask, exact)
+
+
+def _township_text(value: str | None) -> str | None:
+    found = _TOWNSHIP_RE.match(value) if value is not None else None
+    return found.group("a") if found else None
 
 
 def _prefix_views(arr: pa.Array, start: np.ndarray, length: np.ndarray, keep: np.ndarray) -> pa.Array:
