@@ -142,7 +142,13 @@ def test_edge_cases_match_the_definition(monkeypatch, key, batch_rows) -> None:
     assert all(counts[r][1] for r in ("id_check_digit", "id_birth_sex_agree", "phone_valid", "name_present"))
 
 
-def test_dates_and_numbers_are_read_as_the_sql_path_casts_them(monkeypatch, tmp_path) -> None:
+#: how Parquet text columns are read: never as dictionaries, or always (every kernel then sees one)
+DICTIONARY_READS = pytest.mark.parametrize("dictionary_bytes", [0.0, 1e9])
+
+
+@DICTIONARY_READS
+def test_dates_and_numbers_are_read_as_the_sql_path_casts_them(monkeypatch, tmp_path, dictionary_bytes) -> None:
+    monkeypatch.setattr(columnar, "DICTIONARY_BYTES", dictionary_bytes)
     table = EDGE.set_column(
         EDGE.schema.get_field_index("birth_date"),
         "birth_date",
@@ -150,13 +156,16 @@ def test_dates_and_numbers_are_read_as_the_sql_path_casts_them(monkeypatch, tmp_
     )
     path = tmp_path / "edge.parquet"
     pq.write_table(table, path, row_group_size=5)
+    assert len(columnar._few_values(pq.ParquetFile(path), table.column_names)) == (8 if dictionary_bytes else 0)
     monkeypatch.setattr(columnar, "BATCH_ROWS", 5)
     for source in (table, path, str(path)):
         fast, plain = both(source, edge_rules(), monkeypatch, refs=EDGE_REFS, sample_size=4)
         assert_same(fast, plain)
 
 
-def test_several_parquet_files_with_a_key(monkeypatch, tmp_path) -> None:
+@DICTIONARY_READS
+def test_several_parquet_files_with_a_key(monkeypatch, tmp_path, dictionary_bytes) -> None:
+    monkeypatch.setattr(columnar, "DICTIONARY_BYTES", dictionary_bytes)
     paths = []
     for i, start in enumerate(range(0, N, 7)):
         paths.append(tmp_path / f"part{i}.parquet")
@@ -187,7 +196,9 @@ def test_what_the_arrow_path_cannot_read_falls_back_to_sql(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("rows", [5_000, 20_000])
-def test_generated_population_matches_the_definition(monkeypatch, tmp_path, rows) -> None:
+@DICTIONARY_READS
+def test_generated_population_matches_the_definition(monkeypatch, tmp_path, rows, dictionary_bytes) -> None:
+    monkeypatch.setattr(columnar, "DICTIONARY_BYTES", dictionary_bytes)
     from citybrain.demo.people import generate_population
     from citybrain.standards.divisions import all_divisions
 
@@ -206,6 +217,8 @@ def test_generated_population_matches_the_definition(monkeypatch, tmp_path, rows
     )
     path = tmp_path / "people.parquet"
     pq.write_table(as_text, path, row_group_size=rows // 4)
+    dictionary = columnar._few_values(pq.ParquetFile(path), as_text.column_names)
+    assert ("sex" in dictionary) == bool(dictionary_bytes)
     for key in (None, "mobile"):
         fast, plain = both(path, rules, monkeypatch, refs=refs, key=key, sample_size=7)
         assert_same(fast, plain)

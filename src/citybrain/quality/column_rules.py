@@ -72,14 +72,38 @@ def id_bytes(columns: Columns, name: str) -> kernels.CitizenIdBytes:
     return derived(columns, name, "citizen_id", lambda: kernels.citizen_id_bytes(text(columns[name])))
 
 
-def is_text(arr: pa.Array) -> bool:
+def is_plain_text(arr: pa.Array | pa.ChunkedArray) -> bool:
     return pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
 
 
-def text(arr: pa.Array) -> pa.Array:
-    """The column as the SQL path casts it to text (``CAST(x AS VARCHAR)``), for the types the Arrow
-    path accepts (see :func:`citybrain.quality.columnar.supported_type`)."""
-    return arr if is_text(arr) else arr.cast(pa.string())
+def is_text(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """Text, plain or dictionary-encoded: what the SQL path sees as a string column."""
+    return is_plain_text(arr) or (
+        pa.types.is_dictionary(arr.type)
+        and (pa.types.is_string(arr.type.value_type) or pa.types.is_large_string(arr.type.value_type))
+    )
+
+
+def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The column as the SQL path casts it to text (``CAST(x AS VARCHAR)``), as a plain text array, for
+    the types the Arrow path accepts (see :func:`citybrain.quality.columnar.supported_type`)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if is_plain_text(arr):
+        return arr
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+        return arr if is_plain_text(arr) else arr.cast(pa.string())
+    return arr.cast(pa.string())
+
+
+def per_value(arr: pa.Array, judge: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+    """``judge`` (plain text → a boolean per value, false for nulls) over a column: on a dictionary-
+    encoded one, once per distinct value and spread to the rows by their indices."""
+    if not kernels.is_text_dictionary(arr):
+        return judge(text(arr))
+    verdicts = np.append(judge(arr.dictionary), False)
+    return verdicts[kernels.dictionary_positions(arr)]
 
 
 def valid(arr: pa.Array) -> np.ndarray:
@@ -235,15 +259,20 @@ class RowKernel:
     evaluate: Callable[[Columns], Flags]
 
 
+def _missing_text(values: pa.Array, placeholders: tuple[str, ...]) -> np.ndarray:
+    missing = blank(values)
+    if placeholders:
+        stripped = pc.utf8_trim(values, characters=kernels._STRIP)
+        missing |= _bool(pc.is_in(stripped, value_set=pa.array(placeholders, type=values.type)))
+    return missing
+
+
 def _completeness(rule: CompletenessRule) -> Callable[[Columns], Flags]:
     def evaluate(columns: Columns) -> Flags:
         arr = columns[rule.column]
         missing = ~valid(arr)
         if is_text(arr):
-            missing |= blank(arr)
-            if rule.placeholders:
-                stripped = pc.utf8_trim(arr, characters=kernels._STRIP)
-                missing |= _bool(pc.is_in(stripped, value_set=pa.array(rule.placeholders, type=arr.type)))
+            missing |= per_value(arr, lambda values: _missing_text(values, rule.placeholders))
         return missing, np.ones(len(arr), dtype=bool)
 
     return evaluate
@@ -266,7 +295,7 @@ def _pattern(rule: PatternRule) -> Callable[[Columns], Flags]:
     def evaluate(columns: Columns) -> Flags:
         arr = columns[rule.column]
         present = valid(arr)
-        return present & ~pattern_match(text(arr), rule.pattern), present
+        return present & ~per_value(arr, lambda values: pattern_match(values, rule.pattern)), present
 
     return evaluate
 
@@ -276,11 +305,10 @@ def _phone(rule: PhoneRule) -> Callable[[Columns], Flags]:
     numbers = MOBILE_PATTERN[1:-1] + ("|" + LANDLINE_PATTERN[1:-1] if rule.allow_landline else "")
     pattern = f"^({COUNTRY_PREFIX})?({numbers})$"
 
-    def evaluate(columns: Columns) -> Flags:
-        arr = text(columns[rule.column])
+    def judge(arr: pa.Array) -> np.ndarray:
         present = valid(arr)
         if rule.allow_landline:
-            return present & ~regex_match(arr, pattern), present
+            return regex_match(arr, pattern)
         ok = np.zeros(len(arr), dtype=bool)
         rows, fits = _mobile(arr)
         ok[rows] = fits
@@ -288,19 +316,29 @@ def _phone(rule: PhoneRule) -> Callable[[Columns], Flags]:
         others = np.flatnonzero(present & (byte_lengths(arr) != _MOBILE_LENGTH))
         if others.size:
             ok[others] = regex_match(arr.take(pa.array(others)), pattern)
-        return present & ~ok, present
+        return ok & present
+
+    def evaluate(columns: Columns) -> Flags:
+        arr = columns[rule.column]
+        present = valid(arr)
+        return present & ~per_value(arr, judge), present
 
     return evaluate
 
 
 def _lookup(rule: LookupRule, values: pa.Array) -> Callable[[Columns], Flags]:
     def evaluate(columns: Columns) -> Flags:
-        arr = text(columns[rule.lookup_column()])
         present = _present(columns, rule.columns)
-        found = _bool(pc.is_in(arr, value_set=values.cast(arr.type)))
+        found = per_value(
+            columns[rule.lookup_column()], lambda arr: _bool(pc.is_in(arr, value_set=values.cast(arr.type)))
+        )
         return present & ~found, present
 
     return evaluate
+
+
+def _text_or_dictionary(arr: pa.Array) -> pa.Array:
+    return arr if kernels.is_text_dictionary(arr) else text(arr)
 
 
 def _id_agreement(rule: IdCardConsistencyRule) -> Callable[[Columns], Flags]:
@@ -311,8 +349,9 @@ def _id_agreement(rule: IdCardConsistencyRule) -> Callable[[Columns], Flags]:
         ids = text(columns[rule.id_column])
         n = len(ids)
         none = pa.nulls(n, type=pa.string())
-        birth = text(columns[rule.birth_column]) if rule.birth_column else none
-        sex = text(columns[rule.sex_column]) if rule.sex_column else none
+        # the kernel reads dictionary-encoded birth and sex columns as they are
+        birth = _text_or_dictionary(columns[rule.birth_column]) if rule.birth_column else none
+        sex = _text_or_dictionary(columns[rule.sex_column]) if rule.sex_column else none
         parsed = id_bytes(columns, rule.id_column)
         failed = _bool(kernels.citizen_id_disagrees_arrow(ids, birth, sex, male, female, parsed=parsed))
         other = np.zeros(n, dtype=bool)

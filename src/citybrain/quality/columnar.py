@@ -28,6 +28,8 @@ from citybrain.quality.rules import RowRule, UniquenessRule
 from citybrain.quality.uniqueness import Duplicates, UniqueKernel
 
 BATCH_ROWS = 1 << 19
+#: bytes a row under which a Parquet text column is read as a dictionary (see :func:`_few_values`)
+DICTIONARY_BYTES = 4.0
 #: pyarrow 25 moved null placement into each sort key and deprecated the global option
 _PER_KEY_NULLS = int(pa.__version__.split(".")[0]) >= 25
 #: one sample: the row key and the text of each column the rule reads
@@ -60,25 +62,51 @@ class _Unit:
     read: Callable[[], pa.Table]
 
 
+def _few_values(file: pq.ParquetFile, columns: list[str]) -> list[str]:
+    """The text columns stored as a dictionary of few values (their first row group's pages take under
+    :data:`DICTIONARY_BYTES` a row: codes, a sex, a date): read as a dictionary, they are not written
+    out row by row, and their rules judge each distinct value once."""
+    meta = file.metadata
+    if not meta.num_row_groups:
+        return []
+    schema, group = file.schema_arrow, meta.row_group(0)
+    chunks = {group.column(j).path_in_schema: group.column(j) for j in range(group.num_columns)}
+    out = []
+    for name in columns:
+        chunk = chunks.get(name)
+        if chunk is None or not pa.types.is_string(schema.field(name).type) or not chunk.has_dictionary_page:
+            continue
+        if chunk.total_uncompressed_size < DICTIONARY_BYTES * max(chunk.num_values, 1):
+            out.append(name)
+    return out
+
+
 def _parquet_units(paths: Sequence[str], columns: list[str]) -> list[_Unit]:
     units = []
     for path in paths:
-        meta = pq.ParquetFile(path).metadata
+        file = pq.ParquetFile(path)
+        meta, dictionary = file.metadata, _few_values(file, columns)
         group: list[int] = []
         rows = 0
         for i in range(meta.num_row_groups):
             group.append(i)
             rows += meta.row_group(i).num_rows
             if rows >= BATCH_ROWS or i == meta.num_row_groups - 1:
-                units.append(_Unit(rows, _row_group_reader(path, group, columns)))
+                units.append(_Unit(rows, _row_group_reader(path, group, columns, dictionary)))
                 group, rows = [], 0
     return units
 
 
-def _row_group_reader(path: str, groups: list[int], columns: list[str]) -> Callable[[], pa.Table]:
+def _row_group_reader(
+    path: str, groups: list[int], columns: list[str], dictionary: list[str]
+) -> Callable[[], pa.Table]:
     # each thread opens its own reader (a ParquetFile is not meant to be shared across threads), on a
     # memory map: pages come from the OS cache as they are, not copied into fresh buffers first
-    return lambda: pq.ParquetFile(path, memory_map=True).read_row_groups(groups, columns=columns, use_threads=False)
+    def read() -> pa.Table:
+        file = pq.ParquetFile(path, memory_map=True, read_dictionary=dictionary)
+        return file.read_row_groups(groups, columns=columns, use_threads=False)
+
+    return read
 
 
 def _table_units(table: pa.Table, columns: list[str]) -> list[_Unit]:
@@ -164,9 +192,10 @@ def _candidates(
         failing = failing[_keyless_candidates(failing + offset + 1, k)]
         key = pa.array(failing + offset + 1).cast(pa.string())
     else:
-        key = keys.take(pa.array(failing))
+        key = text(keys.take(pa.array(failing)))
     taken = pa.array(failing)
-    columns = {"key": key, **{f"v{j}": v.take(taken) for j, v in enumerate(values)}}
+    # taken first, then written as text: a dictionary-encoded column is decoded for these rows only
+    columns = {"key": key, **{f"v{j}": text(v.take(taken)) for j, v in enumerate(values)}}
     return _first_k(pa.table(columns), k)
 
 
@@ -214,16 +243,16 @@ def _check_batch(
 ) -> _Batch:
     columns = _prepare(unit.read())
     n = unit.rows
-    keys = text(columns[key]) if key else None
+    keys = columns[key] if key else None
     flags = []
     for kernel in row_kernels:
         failed, checked = kernel.evaluate(columns)
         failing = np.flatnonzero(failed)
-        values = [text(columns[c]) for c in kernel.rule.columns]
+        values = [columns[c] for c in kernel.rule.columns]
         candidates = _candidates(kernel.rule, values, keys, failing, offset, k)
         flags.append((len(failing), n - int(np.count_nonzero(checked)), candidates))
     encoded = [u.encode(columns) for u in uniques]
-    kept = [([text(columns[c]) for c in u.rule.columns], keys) for u in uniques]
+    kept = [([columns[c] for c in u.rule.columns], keys) for u in uniques]
     return _Batch(n, offset, flags, encoded, kept)
 
 

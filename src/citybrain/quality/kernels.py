@@ -70,6 +70,27 @@ def _as_string_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
+def is_text_dictionary(arr: pa.Array) -> bool:
+    """A dictionary-encoded text column (as the engine reads a Parquet column of few distinct values)."""
+    return pa.types.is_dictionary(arr.type) and (
+        pa.types.is_string(arr.type.value_type) or pa.types.is_large_string(arr.type.value_type)
+    )
+
+
+def _text_or_dictionary(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values if is_text_dictionary(values) else _as_string_array(values)
+
+
+def dictionary_positions(arr: pa.DictionaryArray) -> np.ndarray:
+    """Each row's position in its dictionary, -1 where null."""
+    positions = np.asarray(arr.indices.fill_null(0), dtype=np.int64)
+    if arr.null_count:
+        positions[~np.asarray(arr.is_valid())] = -1
+    return positions
+
+
 def _is_digit(chars: np.ndarray) -> np.ndarray:
     # one subtraction and one comparison: bytes below "0" wrap around to large values
     return (chars - np.uint8(ord("0"))) < 10
@@ -247,20 +268,46 @@ def _birth_disagrees(birth: pa.Array, chars: np.ndarray, rows: np.ndarray) -> np
     n = len(birth)
     present = np.asarray(birth.is_valid())[rows] if birth.null_count else np.ones(len(rows), dtype=bool)
     agrees = np.zeros(len(rows), dtype=bool)
-    iso, iso_rows = _fixed_width(birth, 10)
-    if iso_rows is None and len(rows) == n:
+    if is_text_dictionary(birth):
+        # each distinct value laid out once; rows find theirs through the dictionary
+        iso, iso_rows = _fixed_width(birth.dictionary, 10)
+        at = np.full(len(birth.dictionary) + 1, -1, dtype=np.int64)
+        at[np.arange(len(iso)) if iso_rows is None else iso_rows] = np.arange(len(iso))
+        pick = at[dictionary_positions(birth)[rows]]  # a null's -1 reads the last slot, -1
+    else:
+        iso, iso_rows = _fixed_width(birth, 10)
+        if iso_rows is None and len(rows) == n:
+            pick = None
+        else:
+            at = np.full(n, -1, dtype=np.int64)
+            at[np.arange(n) if iso_rows is None else iso_rows] = np.arange(len(iso))
+            pick = at[rows]
+    if pick is None:
         agrees = _iso_agrees(iso, chars)
     else:
-        at = np.full(n, -1, dtype=np.int64)
-        at[np.arange(n) if iso_rows is None else iso_rows] = np.arange(len(iso))
-        pick = at[rows]
         both = np.flatnonzero(pick >= 0)
         agrees[both] = _iso_agrees(iso[pick[both]], chars[both])
     rest = np.flatnonzero(present & ~agrees)
     if rest.size:
-        digits, eight = _birth_digits(birth.take(pa.array(rows[rest])), rest.size)
+        some = birth.take(pa.array(rows[rest]))
+        digits, eight = _birth_digits(some.dictionary_decode() if is_text_dictionary(some) else some, rest.size)
         agrees[rest] = eight & (digits == chars[rest, 6:14]).all(axis=1)
     return present & ~agrees
+
+
+def _code_index(values: pa.Array, codes: pa.Array) -> np.ndarray:
+    """Each value's position among ``codes`` once trimmed of ASCII blanks, -1 where it is none or null."""
+    import pyarrow.compute as pc
+
+    if is_text_dictionary(values):
+        # judged once per distinct value
+        per_value = np.append(_code_index(values.dictionary, codes), -1)
+        return per_value[dictionary_positions(values)]
+    index = pc.index_in(values, value_set=codes)
+    if index.null_count > values.null_count:
+        # only values that are not a code as they stand pay for the trim
+        index = pc.index_in(pc.utf8_trim(values, characters=_STRIP), value_set=codes)
+    return np.asarray(index.fill_null(-1))
 
 
 def citizen_id_disagrees_arrow(
@@ -275,7 +322,6 @@ def citizen_id_disagrees_arrow(
     """For each row, whether a well-formed 公民身份号码 disagrees with the birth-date or sex field, as
     :meth:`citybrain.quality.rules.IdCardConsistencyRule.failed` (false where the ID is malformed or
     both fields are missing). ``male`` / ``female`` are the accepted codes joined by :data:`VALUE_SEP`."""
-    import pyarrow.compute as pc
 
     arr = _as_string_array(ids)
     n = len(arr)
@@ -284,18 +330,13 @@ def citizen_id_disagrees_arrow(
     rows = np.arange(n) if parsed.rows is None else parsed.rows
     formed = parsed.formed
     bad = np.zeros(len(rows), dtype=bool)
-    birth_arr = _as_string_array(births)
+    birth_arr = _text_or_dictionary(births)
     if birth_arr.null_count < n:
         bad |= _birth_disagrees(birth_arr, chars, rows)
-    sex_arr = _as_string_array(sexes)
+    sex_arr = _text_or_dictionary(sexes)
     if sex_arr.null_count < n:
         males, females = male.split(VALUE_SEP), female.split(VALUE_SEP)
-        codes = pa.array(males + females)
-        index = pc.index_in(sex_arr, value_set=codes)
-        if index.null_count > sex_arr.null_count:
-            # only values that are not a code as they stand pay for the trim
-            index = pc.index_in(pc.utf8_trim(sex_arr, characters=_STRIP), value_set=codes)
-        code = np.asarray(index.fill_null(-1))
+        code = _code_index(sex_arr, pa.array(males + females))
         if parsed.rows is not None:
             code = code[rows]
         # the 17th character is a digit wherever it matters (a well-formed ID): odd digits have the low bit

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.quality import kernels
-from citybrain.quality.column_rules import Columns, id_bytes, is_text, valid
+from citybrain.quality.column_rules import Columns, id_bytes, is_text, text, valid
 from citybrain.quality.rules import UniquenessRule
 
 _ID_WIDTH = 18
@@ -148,11 +148,12 @@ class UniqueKernel:
         batches' sorts run on the reading threads)."""
         arrays = [columns[name] for name in self.rule.key]
         if len(arrays) == 1 and is_text(arrays[0]):
-            codes = citizen_id_codes(arrays[0], id_bytes(columns, self.rule.key[0]))
+            arr = text(arrays[0])
+            codes = citizen_id_codes(arr, id_bytes(columns, self.rule.key[0]))
             formed = codes >= 0
             run = np.sort(codes if formed.all() else codes[formed])
             other = np.flatnonzero(codes == _OTHER)
-            return codes, run, arrays[0].take(pa.array(other)) if other.size else None, []
+            return codes, run, arr.take(pa.array(other)) if other.size else None, []
         return None, None, None, arrays
 
     def add(self, encoded: Encoded, rows: int) -> None:
