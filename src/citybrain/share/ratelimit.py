@@ -12,10 +12,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from citybrain.share.models import ShareRateWindow
+
+# written out, not built per call: these run on every share call, and building and caching the
+# statement costs several times what the database spends on it (same SQL on SQLite and PostgreSQL)
+_READ = text("SELECT minute, calls FROM share_rate_window WHERE grant_id = :grant AND minute IN (:before, :now)")
+# one statement, so two calls at once both count (no read-modify-write race)
+_COUNT = text(
+    "INSERT INTO share_rate_window (grant_id, minute, calls) VALUES (:grant, :now, 1) "
+    "ON CONFLICT (grant_id, minute) DO UPDATE SET calls = share_rate_window.calls + 1 RETURNING calls"
+)
 
 
 def _minute(now: datetime) -> tuple[int, float]:
@@ -26,29 +35,15 @@ def _minute(now: datetime) -> tuple[int, float]:
 def recent_calls(session: Session, grant_id: str, now: datetime) -> float:
     """The grant's calls over the 60 seconds before ``now`` (estimated, see the module)."""
     minute, elapsed = _minute(now)
-    rows = session.execute(
-        select(ShareRateWindow.minute, ShareRateWindow.calls).where(
-            ShareRateWindow.grant_id == grant_id, ShareRateWindow.minute.in_((minute - 1, minute))
-        )
-    ).all()
-    calls = {m: c for m, c in rows}
+    rows = session.execute(_READ, {"grant": grant_id, "before": minute - 1, "now": minute}).all()
+    calls = {int(m): int(c) for m, c in rows}
     return calls.get(minute, 0) + calls.get(minute - 1, 0) * (1 - elapsed)
 
 
 def count_call(session: Session, grant_id: str, now: datetime) -> None:
     """Add one call to the grant's current minute, in the caller's transaction."""
     minute, _ = _minute(now)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(ShareRateWindow).values(grant_id=grant_id, minute=minute, calls=1)
-    # one statement, so two calls at once both count (no read-modify-write race)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["grant_id", "minute"], set_={"calls": ShareRateWindow.calls + 1}
-    ).returning(ShareRateWindow.calls)
-    if session.execute(stmt).scalar_one() == 1:
+    if session.execute(_COUNT, {"grant": grant_id, "now": minute}).scalar_one() == 1:
         # the grant's first call this minute: windows before the previous one are of no further use
         session.execute(
             delete(ShareRateWindow).where(ShareRateWindow.grant_id == grant_id, ShareRateWindow.minute < minute - 1)
