@@ -261,32 +261,52 @@ def _iso_agrees(iso: np.ndarray, chars: np.ndarray) -> np.ndarray:
     )
 
 
+def _iso_number(iso: np.ndarray) -> np.ndarray:
+    """``YYYY?MM?DD`` values (``?`` any non-digit byte) as the number ``YYYYMMDD``, -1 for any other."""
+    pairs = byte_pairs(iso)
+    year = TWO_DIGITS[pairs[:, 0]].astype(np.int32) * 100 + TWO_DIGITS[pairs[:, 1]]
+    month = (iso[:, 5].astype(np.int32) - ord("0")) * 10 + (iso[:, 6].astype(np.int32) - ord("0"))
+    ok = (TWO_DIGITS[pairs[:, 0]] >= 0) & (TWO_DIGITS[pairs[:, 1]] >= 0) & (TWO_DIGITS[pairs[:, 4]] >= 0)
+    ok &= _is_digit(iso[:, 5]) & _is_digit(iso[:, 6]) & ~_is_digit(iso[:, 4]) & ~_is_digit(iso[:, 7])
+    return np.where(ok, (year * 100 + month) * 100 + TWO_DIGITS[pairs[:, 4]], -1).astype(np.int32)
+
+
+def _iso_agrees_dictionary(birth: pa.DictionaryArray, chars: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_iso_agrees` for a dictionary-encoded birth column: each distinct value is read once, as
+    the number its digits make, and each row compares its value's number with the ID's."""
+    iso, iso_rows = _fixed_width(birth.dictionary, 10)
+    numbers = np.full(len(birth.dictionary) + 1, -1, dtype=np.int32)  # a null's position, -1, reads the last
+    numbers[np.arange(len(iso)) if iso_rows is None else iso_rows] = _iso_number(iso)
+    pairs = byte_pairs(chars)
+    born = (TWO_DIGITS[pairs[:, 3]].astype(np.int32) * 100 + TWO_DIGITS[pairs[:, 4]]) * 10000
+    born += TWO_DIGITS[pairs[:, 5]].astype(np.int32) * 100 + TWO_DIGITS[pairs[:, 6]]
+    return numbers[dictionary_positions(birth)[rows]] == born
+
+
+def _iso_agrees_rows(birth: pa.Array, chars: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_iso_agrees` for a plain birth column, row ``rows[i]`` against ``chars[i]``."""
+    n = len(birth)
+    iso, iso_rows = _fixed_width(birth, 10)
+    if iso_rows is None and len(rows) == n:
+        return _iso_agrees(iso, chars)
+    at = np.full(n, -1, dtype=np.int64)
+    at[np.arange(n) if iso_rows is None else iso_rows] = np.arange(len(iso))
+    pick = at[rows]
+    both = np.flatnonzero(pick >= 0)
+    agrees = np.zeros(len(rows), dtype=bool)
+    agrees[both] = _iso_agrees(iso[pick[both]], chars[both])
+    return agrees
+
+
 def _birth_disagrees(birth: pa.Array, chars: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """For the 18-character IDs ``chars`` at ``rows``: whether the birth value is present and its digits
     are not the ID's 出生日期码. ISO dates are compared in place; only the rest (other layouts, and
     disagreements) have their digits extracted."""
-    n = len(birth)
     present = np.asarray(birth.is_valid())[rows] if birth.null_count else np.ones(len(rows), dtype=bool)
-    agrees = np.zeros(len(rows), dtype=bool)
     if is_text_dictionary(birth):
-        # each distinct value laid out once; rows find theirs through the dictionary
-        iso, iso_rows = _fixed_width(birth.dictionary, 10)
-        at = np.full(len(birth.dictionary) + 1, -1, dtype=np.int64)
-        at[np.arange(len(iso)) if iso_rows is None else iso_rows] = np.arange(len(iso))
-        pick = at[dictionary_positions(birth)[rows]]  # a null's -1 reads the last slot, -1
+        agrees = _iso_agrees_dictionary(birth, chars, rows)
     else:
-        iso, iso_rows = _fixed_width(birth, 10)
-        if iso_rows is None and len(rows) == n:
-            pick = None
-        else:
-            at = np.full(n, -1, dtype=np.int64)
-            at[np.arange(n) if iso_rows is None else iso_rows] = np.arange(len(iso))
-            pick = at[rows]
-    if pick is None:
-        agrees = _iso_agrees(iso, chars)
-    else:
-        both = np.flatnonzero(pick >= 0)
-        agrees[both] = _iso_agrees(iso[pick[both]], chars[both])
+        agrees = _iso_agrees_rows(birth, chars, rows)
     rest = np.flatnonzero(present & ~agrees)
     if rest.size:
         some = birth.take(pa.array(rows[rest]))
