@@ -30,7 +30,7 @@ from citybrain.share.schemas import (
     TokenIssued,
     VerifyIn,
 )
-from citybrain.web.deps import Ctx
+from citybrain.web.deps import Ctx, in_unit_of_work
 
 router = APIRouter(prefix="/api/v1/share", tags=["share 共享交换"])
 
@@ -122,13 +122,15 @@ def grant_token_issue(ctx: Ctx, grant_id: str) -> object:
 
 
 @router.get("/grants/{grant_id}/records/{key}", summary="Look one record up by primary key")
-def share_lookup(ctx: Ctx, grant_id: str, key: str, version: int | None = None) -> dict[str, Any]:
-    return access.share_lookup(ctx, grant_id, key, version=version)
+async def share_lookup(request: Request, grant_id: str, key: str, version: int | None = None) -> dict[str, Any]:
+    return await in_unit_of_work(request, lambda ctx: access.share_lookup(ctx, grant_id, key, version=version))
 
 
 @router.post("/grants/{grant_id}/lookup", summary="Look one record up by primary key (key in the body)")
-def share_lookup_post(ctx: Ctx, grant_id: str, data: LookupIn) -> dict[str, Any]:
-    return access.share_lookup(ctx, grant_id, data.key, version=data.version)
+async def share_lookup_post(request: Request, grant_id: str, data: LookupIn) -> dict[str, Any]:
+    return await in_unit_of_work(
+        request, lambda ctx: access.share_lookup(ctx, grant_id, data.key, version=data.version)
+    )
 
 
 @router.post("/grants/{grant_id}/query", summary="Filtered, paged query within the grant")
@@ -154,8 +156,8 @@ def share_rows(
 
 
 @router.post("/grants/{grant_id}/verify", summary="数据核验: does this record match? yes/no, no data")
-def share_verify(ctx: Ctx, grant_id: str, data: VerifyIn) -> dict[str, Any]:
-    return access.share_verify(ctx, grant_id, data)
+async def share_verify(request: Request, grant_id: str, data: VerifyIn) -> dict[str, Any]:
+    return await in_unit_of_work(request, lambda ctx: access.share_verify(ctx, grant_id, data))
 
 
 @router.post("/grants/{grant_id}/exports", response_model=ExportPublic, status_code=202, summary="Start a bulk export")
