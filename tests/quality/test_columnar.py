@@ -86,6 +86,8 @@ def _cycle(values: list, n: int = N) -> list:
 EDGE = pa.table(
     {
         "rid": [f"r{i:02d}" for i in range(N)],
+        # a key with nulls (sorted last), on rows that differ in every column the rules report
+        "rid_gaps": [None if i in (6, 7) else f"g{N - i:02d}" for i in range(N)],
         "num": list(range(N, 0, -1)),
         "citizen_id": IDS,
         "name": _cycle(["张三", None, "", " ", "\u3000", "\t\r\n", " 李 ", "无", " NULL ", "x"]),
@@ -127,7 +129,7 @@ def edge_rules() -> list:
 EDGE_REFS = {**REFS, "base": pa.table({"cid": [GOOD, "11010519491231002X", None]})}
 
 
-@pytest.mark.parametrize("key", [None, "rid", "num"])
+@pytest.mark.parametrize("key", [None, "rid", "num", "rid_gaps"])
 @pytest.mark.parametrize("batch_rows", [columnar.BATCH_ROWS, 4])
 def test_edge_cases_match_the_definition(monkeypatch, key, batch_rows) -> None:
     # small batches: duplicates and samples are gathered across batches, not within one
@@ -156,7 +158,7 @@ def test_dates_and_numbers_are_read_as_the_sql_path_casts_them(monkeypatch, tmp_
     )
     path = tmp_path / "edge.parquet"
     pq.write_table(table, path, row_group_size=5)
-    assert len(columnar._few_values(pq.ParquetFile(path), table.column_names)) == (8 if dictionary_bytes else 0)
+    assert len(columnar._few_values(pq.ParquetFile(path), table.column_names)) == (9 if dictionary_bytes else 0)
     monkeypatch.setattr(columnar, "BATCH_ROWS", 5)
     for source in (table, path, str(path)):
         fast, plain = both(source, edge_rules(), monkeypatch, refs=EDGE_REFS, sample_size=4)
@@ -172,6 +174,16 @@ def test_several_parquet_files_with_a_key(monkeypatch, tmp_path, dictionary_byte
         pq.write_table(EDGE.slice(start, 7), paths[-1])
     fast, plain = both(paths, edge_rules(), monkeypatch, refs=EDGE_REFS, key="rid")
     assert_same(fast, plain)
+
+
+def test_an_empty_table(monkeypatch, tmp_path) -> None:
+    empty = EDGE.slice(0, 0)
+    path = tmp_path / "empty.parquet"
+    pq.write_table(empty, path)
+    for source in (empty, path):
+        fast, plain = both(source, edge_rules(), monkeypatch, refs=EDGE_REFS, key="rid")
+        assert_same(fast, plain)
+        assert fast.rows == 0 and all(r.checked == r.failed == 0 for r in fast.results)
 
 
 def test_what_the_arrow_path_cannot_read_falls_back_to_sql(tmp_path) -> None:
