@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from citybrain.audit.models import AuditEvent
 from citybrain.auth.actor import Actor
@@ -66,9 +66,9 @@ def record(
     """Append ``entry`` to the chain inside the caller's transaction."""
     from citybrain.audit.chain import GENESIS, entry_hash
 
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    # whatever the transaction still has to write goes first, so that it is not written under the lock
+    session.flush()
+    last = _lock_chain_head(session)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     event = AuditEvent(
         seq=seq,
@@ -90,10 +90,42 @@ def record(
         details=entry.details or None,
         prev_hash=prev,
     )
-    event.hash = entry_hash(prev, chain_payload(event))
+    payload = chain_payload(event)
+    event.hash = entry_hash(prev, payload)
+    # a plain INSERT rather than a unit-of-work flush: the row is known in full, and every microsecond
+    # here is spent holding the chain's lock
+    session.execute(_INSERT, {**payload, "prev_hash": prev, "hash": event.hash})
+    # the object becomes the session's copy of that row, as if it had been loaded
+    make_transient_to_detached(event)
     session.add(event)
-    session.flush()
     return event
+
+
+_INSERT = insert(AuditEvent.__table__)
+_HEAD = (
+    select(AuditEvent.__table__.c.seq, AuditEvent.__table__.c.hash).order_by(AuditEvent.__table__.c.seq.desc()).limit(1)
+)
+
+#: the lock, then the chain head, in one round trip: two statements of one simple query, each with its
+#: own snapshot, so the head is read after the lock is granted and is the committed one
+_PG_LOCK_AND_HEAD = (
+    f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+)
+
+
+def _lock_chain_head(session: Session) -> tuple[int, str] | None:
+    """Serialise appends to the chain and read its head (seq, hash); held until the transaction ends.
+
+    SQLite needs no lock: its writers are serialised at BEGIN IMMEDIATE (see ``citybrain.db``)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(_HEAD).first()
+        return (row[0], row[1]) if row is not None else None
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(_PG_LOCK_AND_HEAD)
+        cursor.nextset()
+        head = cursor.fetchone()
+    return (head[0], head[1]) if head is not None else None
 
 
 def record_ctx(ctx: Any, entry: AuditEntry) -> AuditEvent:

@@ -23,11 +23,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from citybrain.actions import Context, action
 from citybrain.cases import classify
@@ -39,7 +42,7 @@ from citybrain.cases.routing import space
 from citybrain.cases.schemas import AlarmIn, HotlineTicketIn, IntakeResult, PatrolIn, Photo, ReportIn
 from citybrain.cases.timelimits import Stage
 from citybrain.cases.workflow import add_event, audit, refresh_timer, stage_deadline, transition
-from citybrain.db import utcnow
+from citybrain.db import new_id, utcnow
 from citybrain.errors import Invalid, NotFound, parse
 
 _TZ = ZoneInfo("Asia/Shanghai")
@@ -157,6 +160,20 @@ def categorise(ctx: Context, data: ReportIn, where: Located, alarm_confidence: f
 # ---- merge --------------------------------------------------------------------------------------
 
 
+_CASE = Case.__table__.c
+#: open cases of a category near a point, reported since a moment: built once (building and keying the
+#: statement cost more than running it), and only the columns the choice needs — almost every intake
+#: finds nothing, and the one case chosen is then loaded by key
+_DUPLICATE_CANDIDATES = select(_CASE.id, _CASE.lon, _CASE.lat, _CASE.reported_at).where(
+    _CASE.kind == bindparam("kind"),
+    _CASE.code == bindparam("code"),
+    _CASE.state.not_in(sorted(s.value for s in FINAL_STATES)),
+    _CASE.reported_at >= bindparam("since"),
+    _CASE.lon.between(bindparam("west"), bindparam("east")),
+    _CASE.lat.between(bindparam("south"), bindparam("north")),
+)
+
+
 def find_duplicate(session: Any, category: Category, where: Located, at: datetime) -> Case | None:
     """The open case this report repeats (same category, near, recent), nearest first."""
     cfg = get_config()
@@ -166,21 +183,98 @@ def find_duplicate(session: Any, category: Category, where: Located, at: datetim
         return None
     dlat = cfg.merge_distance_m / _M_PER_DEG_LAT
     dlon = cfg.merge_distance_m / (_M_PER_DEG_LON * max(math.cos(math.radians(where.lat)), 0.01))
-    rows = session.scalars(
-        select(Case).where(
-            Case.kind == category.kind,
-            Case.code == category.code,
-            Case.state.not_in([s.value for s in FINAL_STATES]),
-            Case.reported_at >= at - timedelta(hours=cfg.merge_window_hours),
-            Case.lon.between(where.lon - dlon, where.lon + dlon),
-            Case.lat.between(where.lat - dlat, where.lat + dlat),
-        )
+    session.flush()  # a plain statement does not autoflush, and cases of this unit of work count too
+    rows = session.execute(
+        _DUPLICATE_CANDIDATES,
+        {
+            "kind": category.kind,
+            "code": category.code,
+            "since": at - timedelta(hours=cfg.merge_window_hours),
+            "west": where.lon - dlon,
+            "east": where.lon + dlon,
+            "south": where.lat - dlat,
+            "north": where.lat + dlat,
+        },
     )
     near = [
-        (distance_m(where.lon, where.lat, c.lon, c.lat), c) for c in rows if c.lon is not None and c.lat is not None
+        (distance_m(where.lon, where.lat, lon, lat), reported, case_id)
+        for case_id, lon, lat, reported in rows
+        if lon is not None and lat is not None
     ]
-    near = [(d, c) for d, c in near if d <= cfg.merge_distance_m]
-    return min(near, key=lambda item: (item[0], item[1].reported_at))[1] if near else None
+    near = [item for item in near if item[0] <= cfg.merge_distance_m]
+    if not near:
+        return None
+    best = min(near, key=lambda item: (item[0], item[1]))
+    return session.get(Case, best[2])
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str  # the attribute
+    name: str  # the column
+    default: Any  # a value, or a callable of no arguments, or None
+    callable_default: bool
+    json: bool  # stores None as JSON null
+    version: bool
+
+
+@cache
+def _columns(mapper: Any) -> tuple[_Column, ...]:
+    """How ``insert_new`` fills each column of a mapped class; refuses one it cannot fill as a flush would."""
+    plan = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.server_default is not None:
+            raise TypeError(f"insert_new: {column} has a server default the object would lack")
+        default = column.default
+        if default is not None and not (default.is_scalar or default.is_callable):
+            raise TypeError(f"insert_new: {column} has a default it cannot compute")
+        plan.append(
+            _Column(
+                prop.key,
+                column.key,
+                default.arg if default is not None else None,
+                default is not None and default.is_callable,
+                bool(column.type.should_evaluate_none),
+                mapper.version_id_col is column,
+            )
+        )
+    return tuple(plan)
+
+
+def insert_new(session: Session, obj: Any) -> None:
+    """INSERT a new mapped object at once, with the columns it has values for, and make it the session's
+    persistent copy of that row (as if it had been loaded).
+
+    What the unit of work would write, for less: a flush costs several times the statement on the intake
+    path, and the ORM sends every column, NULLs included — 74 parameters for a case, past the 50 up to
+    which psycopg caches a statement's conversion, which then ran on every INSERT. Columns are filled as a
+    flush fills them (a Python default where the value is unset or None, but JSON null for a JSON column
+    given None; the version counter at 1), on the object too, so nothing is left to load. Mapped classes
+    with server-side defaults are refused (the database would fill what the object then lacks).
+    """
+    state = sa_inspect(obj)
+    # the object is transient: its attributes are set straight in its state, which
+    # make_transient_to_detached then takes as loaded
+    given = state.dict
+    values: dict[str, Any] = {}
+    for column in _columns(state.mapper):
+        value = given.get(column.key)
+        null_json = column.json and column.key in given  # a JSON column given None stores JSON null
+        if column.version:
+            value = 1
+        elif value is None and not null_json and column.default is not None:
+            # SQLAlchemy wraps a callable default to take the execution context
+            value = column.default(None) if column.callable_default else column.default
+        given[column.key] = value
+        if value is not None or null_json:
+            values[column.name] = value
+    session.execute(insert(state.mapper.local_table), values)
+    make_transient_to_detached(obj)
+    session.add(obj)
 
 
 # ---- the intake itself --------------------------------------------------------------------------
@@ -191,10 +285,19 @@ def _request_number(at: datetime) -> str:
     return f"{at.astimezone(_TZ):%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
+_REPORT = Report.__table__.c
+#: the key only (built once, like the duplicate search): a resend is rare, and its row is then loaded by key
+_RESENT = select(_REPORT.id).where(
+    _REPORT.channel == bindparam("channel"), _REPORT.external_id == bindparam("external_id")
+)
+
+
 def _existing(session: Any, data: ReportIn) -> Report | None:
     if not data.external_id:
         return None
-    return session.scalar(select(Report).where(Report.channel == data.channel, Report.external_id == data.external_id))
+    session.flush()  # as find_duplicate: reports of this unit of work count too
+    found = session.scalar(_RESENT, {"channel": data.channel, "external_id": data.external_id})
+    return session.get(Report, found) if found is not None else None
 
 
 def _result(case: Case, report: Report, merged: bool) -> IntakeResult:
@@ -255,6 +358,8 @@ def intake(
     at = data.reported_at or now
     category = categorise(ctx, data, where, alarm_confidence)
     report = Report(
+        # the id now, not at flush: the timeline and audit entries name it, and they are written together
+        id=new_id(),
         channel=data.channel,
         external_id=data.external_id,
         token=secrets.token_hex(16),
@@ -282,9 +387,10 @@ def intake(
             duplicate.dispatch_due_at = stage_deadline(duplicate, Stage.DISPATCH, duplicate.reported_at)
             refresh_timer(duplicate, now)
         session.add(report)
-        session.flush()
-        for photo in photos:
-            save_photo(ctx, duplicate, photo, report.id)
+        if photos:
+            session.flush()  # a photo row refers to its report's
+            for photo in photos:
+                save_photo(ctx, duplicate, photo, report.id)
         add_event(
             ctx,
             duplicate,
@@ -324,11 +430,11 @@ def intake(
     if case.source == HOTLINE:
         case.accept_due_at = stage_deadline(case, Stage.ACCEPT, at)
     refresh_timer(case, now)
-    session.add(case)
-    session.flush()
+    # the case row first, then the report's: they refer to it, as the timeline and photo rows (flushed with
+    # the audit entry) refer to both
+    insert_new(session, case)
     report.case_id = case.id
-    session.add(report)
-    session.flush()
+    insert_new(session, report)
     for photo in photos:
         save_photo(ctx, case, photo, report.id)
     details: dict[str, Any] = {"report_id": report.id, "channel": data.channel}
