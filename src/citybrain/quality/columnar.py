@@ -360,7 +360,7 @@ def _unique_outcome(
     rows: int,
     mapper: Any,
 ) -> Outcome:
-    duplicates = unique.finish()
+    duplicates = unique.finish(mapper)
     parts = []
     if k and duplicates.failed:
         failing = np.flatnonzero(duplicates.mask(mapper)) if key else _first_failing(duplicates, rows, k)

@@ -142,6 +142,7 @@ class UniqueKernel:
     _other_rows: list[np.ndarray] = field(default_factory=list)
     _raw: list[list[pa.Array]] = field(default_factory=list)
     _rows: int = 0
+    _checked: int = 0
 
     def encode(self, columns: Columns) -> Encoded:
         """One batch's keys, ready for :meth:`add` (thread-safe: it touches nothing shared, so the
@@ -159,6 +160,8 @@ class UniqueKernel:
     def add(self, encoded: Encoded, rows: int) -> None:
         codes, run, others, raw = encoded
         if codes is not None and run is not None:
+            # counted here, on the thread that waits for the batches, not after the last one
+            self._checked += int(np.count_nonzero(codes != _NULL))
             self._codes.append(codes)
             self._sorted.append(run)
             if others is not None:
@@ -168,15 +171,14 @@ class UniqueKernel:
             self._raw.append(raw)
         self._rows += rows
 
-    def finish(self) -> Duplicates:
-        """The answer for every row of the table, once every batch is in."""
+    def finish(self, mapper: Mapper = map) -> Duplicates:
+        """The answer for every row of the table, once every batch is in; ``mapper`` (a thread pool's
+        ``map``) sorts the two halves of the values in parallel."""
         if self._raw:
             columns = [pa.chunked_array([batch[j] for batch in self._raw]) for j in range(len(self.rule.key))]
             present, failed = _hashed_repeats(columns)  # type: ignore[arg-type]
             return Duplicates(int(failed.sum()), int(present.sum()), mask=failed)
-        # sorting runs that are each already sorted is several times faster than sorting afresh
-        ordered = np.sort(np.concatenate(self._sorted)) if self._sorted else np.zeros(0, dtype=np.int64)
-        failed_count, repeats = sorted_repeats(ordered)
+        failed_count, repeats = _repeats_in_runs(self._sorted, mapper)
         other_failing = np.zeros(0, dtype=np.int64)
         if self._others:
             # a malformed value never equals a well-formed one: the two sets are judged apart
@@ -185,11 +187,29 @@ class UniqueKernel:
             failed_count += len(other_failing)
         return Duplicates(
             failed_count,
-            sum(int(np.count_nonzero(codes != _NULL)) for codes in self._codes),
+            self._checked,
             table=RepeatTable.of(repeats),
             codes=self._codes,
             other_failing=other_failing,
         )
+
+
+def _sorted_parts(parts: list[np.ndarray]) -> tuple[int, np.ndarray]:
+    # sorting runs that are each already sorted is several times faster than sorting afresh
+    return sorted_repeats(np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *parts])))
+
+
+def _repeats_in_runs(runs: list[np.ndarray], mapper: Mapper) -> tuple[int, np.ndarray]:
+    """:func:`sorted_repeats` over sorted runs, as two halves split at a value near the median: each
+    run splits by a binary search, and no value is in both halves, so neither sees the other's."""
+    runs = [r for r in runs if len(r)]
+    if not runs:
+        return 0, np.zeros(0, dtype=np.int64)
+    pivot = int(np.median([r[len(r) // 2] for r in runs]))
+    cuts = [int(np.searchsorted(r, pivot)) for r in runs]
+    halves = [[r[:c] for r, c in zip(runs, cuts, strict=True)], [r[c:] for r, c in zip(runs, cuts, strict=True)]]
+    (low_count, low), (high_count, high) = mapper(_sorted_parts, halves)
+    return low_count + high_count, np.concatenate([low, high])
 
 
 class Duplicates:
@@ -212,7 +232,7 @@ class Duplicates:
         self._mask = mask
         self._table = table
         self._codes = list(codes)
-        self._all_codes: np.ndarray | None = None
+        self._starts = np.cumsum([0] + [len(c) for c in self._codes])[:-1]
         self._other = other_failing if other_failing is not None else np.zeros(0, dtype=np.int64)
 
     def mask(self, mapper: Mapper = map) -> np.ndarray:
@@ -230,9 +250,13 @@ class Duplicates:
         if self._mask is not None:
             return self._mask[rows]
         assert self._table is not None
-        if self._all_codes is None:
-            self._all_codes = np.concatenate(self._codes) if self._codes else np.zeros(0, dtype=np.int64)
-        return self._table.contains(self._all_codes[rows]) | np.isin(rows, self._other)
+        # each batch's codes where they lie: the rows asked for are few, the table's rows many
+        batch = np.searchsorted(self._starts, rows, side="right") - 1
+        codes = np.empty(len(rows), dtype=np.int64)
+        for b in np.unique(batch):
+            at = batch == b
+            codes[at] = self._codes[b][rows[at] - self._starts[b]]
+        return self._table.contains(codes) | np.isin(rows, self._other)
 
 
 __all__ = ["Duplicates", "RepeatTable", "UniqueKernel", "citizen_id_codes", "repeated", "sorted_repeats"]
