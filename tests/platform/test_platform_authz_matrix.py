@@ -40,6 +40,7 @@ MATRIX: dict[str, tuple[set[Role], set[Role]]] = {
     "audit_verify": ({A, C, X}, {A, C, X}),
     "audit_list": ({A, C, X}, {A, C, X}),
     "token_create": ({A, C, S, U, G, X, P}, {A, C, S, U, G, X, P}),
+    "share_index_build": ({A, C, S}, {A, C}),
 }
 
 

@@ -45,3 +45,19 @@ def test_cli_round_trip(world) -> None:
     assert after.exit_code == 1 and "授权已撤销" in after.output
     m = runner.invoke(app, ["share", "metrics", "--as", cdo])
     assert m.exit_code == 0 and json.loads(m.output)["requests"]["fulfilled"] == 1
+
+
+def test_cli_builds_the_key_index(world, settings, monkeypatch) -> None:
+    from citybrain.share import lookup
+
+    monkeypatch.setattr(lookup, "INDEX_MIN_ROWS", 0)
+    runner = CliRunner(env={"COLUMNS": "200"})
+    try:
+        refused = runner.invoke(app, ["share", "index", "population", "--as", world.consumer[0].username])
+        assert refused.exit_code == 1 and "无权" in refused.output
+        built = runner.invoke(app, ["share", "index", "population", "--as", world.steward[0].username])
+        assert built.exit_code == 0, built.output
+        assert json.loads(built.output) == {"resource": "population", "index": True, "rows": 40, "version": 1}
+        assert lookup.index_path(settings, "population", 1).is_file()
+    finally:
+        lookup.reset()

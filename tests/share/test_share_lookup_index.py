@@ -225,3 +225,19 @@ def test_a_version_the_index_cannot_keep_is_scanned(run, world, settings, factor
     assert not lookup.index_path(settings, "typed", 1).exists()
     record = run(access.share_lookup, gid, "A1", actor=world.consumer[1])["record"]
     assert record["code"] == "A1" and record["opens"] is not None
+
+
+def test_stewards_build_the_index_ahead_and_it_is_audited(run, world, settings, db, indexed) -> None:
+    from citybrain.errors import NotAuthorized
+
+    with pytest.raises(NotAuthorized):
+        run(access.share_index_build, "companies", actor=world.consumer[1])
+    assert not lookup.index_path(settings, "companies", 1).exists()
+    out = run(access.share_index_build, "companies", actor=world.steward[1])
+    assert out == {"resource": "companies", "index": True, "rows": 10, "version": 1}
+    assert lookup.index_path(settings, "companies", 1).is_file()
+    with db.session() as s:
+        entry = s.scalars(select(AuditEvent).where(AuditEvent.action == "share_index_build")).one()
+        assert entry.resource_id == "companies" and entry.username == world.steward[1].username
+    with pytest.raises(NotFound):
+        run(access.share_index_build, "no_such_resource", actor=world.cdo[1])

@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 import duckdb
 import pyarrow as pa
+from sqlalchemy import select
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record, record_ctx
@@ -317,6 +318,28 @@ def _by_key(ctx: Context, grant: ShareGrant, src: _Source, cols: list[str], key:
         return index.rows(cols, scope, params, lookup.key_value([key[c] for c in src.pk]))
     except sqlite3.Error as exc:
         raise Invalid(f"查询条件无效：{exc}", details={}) from exc
+
+
+@action("share_index_build")
+def share_index_build(ctx: Context, resource_key: str) -> dict[str, Any]:
+    """Build the key index of the resource's current version now (after a large load, before the
+    first lookup would start it in the background); waits for a build already running."""
+    resource = ctx.session.scalar(select(Resource).where(Resource.key == resource_key))
+    ctx.authorize("share_index_build", resource)
+    if resource is None:
+        raise NotFound(f"数据资源 {resource_key} 不存在", details={"resource": resource_key})
+    info = lookup.prepare_lookup(ctx.settings, resource_key)
+    record_ctx(
+        ctx,
+        AuditEntry(
+            "share_index_build",
+            resource_type="resource",
+            resource_id=resource_key,
+            row_count=info.get("rows"),
+            details={"version": info.get("version"), "built": bool(info.get("index"))},
+        ),
+    )
+    return {"resource": resource_key, **info, "index": bool(info.get("index"))}
 
 
 @action("share_lookup")

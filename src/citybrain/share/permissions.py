@@ -71,6 +71,9 @@ RULES = {
     "share_export_start": rule("share:access", any_dept=_STAFF_READERS, check=_consumer),
     "share_export_show": rule("share:access", any_dept=_STAFF_READERS, check=_consumer),
     "share_export_download": rule("share:access", any_dept=_STAFF_READERS, check=_consumer),
+    # operations: building a version's key index reads the whole version, so only its stewards and
+    # the platform's administrators may start one (lookups build it themselves when needed)
+    "share_index_build": rule("share:approve", any_dept={Role.ADMIN, Role.CDO}, own_dept={Role.STEWARD}),
     "share_usage": rule("share:request", any_dept=_STAFF_READERS),
     "anomaly_list": rule("share:monitor", any_dept=set(_OVERSEERS), own_dept={Role.STEWARD}),
     "anomaly_acknowledge": rule("share:monitor", any_dept=set(_OVERSEERS), own_dept={Role.STEWARD}),
