@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.orm import registry
 
-from citybrain.cases.intake import _columns, insert_new
 from citybrain.cases.models import Case, Report
+from citybrain.cases.workflow import _columns, insert_new
 from citybrain.db import new_id
 
 AT = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)

@@ -23,14 +23,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import bindparam, select
 
 from citybrain.actions import Context, action
 from citybrain.cases import classify
@@ -41,7 +38,7 @@ from citybrain.cases.models import Attachment, Case, Component, Report
 from citybrain.cases.routing import space
 from citybrain.cases.schemas import AlarmIn, HotlineTicketIn, IntakeResult, PatrolIn, Photo, ReportIn
 from citybrain.cases.timelimits import Stage
-from citybrain.cases.workflow import add_event, audit, refresh_timer, stage_deadline, transition
+from citybrain.cases.workflow import add_event, audit, insert_new, refresh_timer, stage_deadline, transition
 from citybrain.db import new_id, utcnow
 from citybrain.errors import Invalid, NotFound, parse
 
@@ -206,75 +203,6 @@ def find_duplicate(session: Any, category: Category, where: Located, at: datetim
         return None
     best = min(near, key=lambda item: (item[0], item[1]))
     return session.get(Case, best[2])
-
-
-# ---- writing -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Column:
-    key: str  # the attribute
-    name: str  # the column
-    default: Any  # a value, or a callable of no arguments, or None
-    callable_default: bool
-    json: bool  # stores None as JSON null
-    version: bool
-
-
-@cache
-def _columns(mapper: Any) -> tuple[_Column, ...]:
-    """How ``insert_new`` fills each column of a mapped class; refuses one it cannot fill as a flush would."""
-    plan = []
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if column.server_default is not None:
-            raise TypeError(f"insert_new: {column} has a server default the object would lack")
-        default = column.default
-        if default is not None and not (default.is_scalar or default.is_callable):
-            raise TypeError(f"insert_new: {column} has a default it cannot compute")
-        plan.append(
-            _Column(
-                prop.key,
-                column.key,
-                default.arg if default is not None else None,
-                default is not None and default.is_callable,
-                bool(column.type.should_evaluate_none),
-                mapper.version_id_col is column,
-            )
-        )
-    return tuple(plan)
-
-
-def insert_new(session: Session, obj: Any) -> None:
-    """INSERT a new mapped object at once, with the columns it has values for, and make it the session's
-    persistent copy of that row (as if it had been loaded).
-
-    What the unit of work would write, for less: a flush costs several times the statement on the intake
-    path, and the ORM sends every column, NULLs included — 74 parameters for a case, past the 50 up to
-    which psycopg caches a statement's conversion, which then ran on every INSERT. Columns are filled as a
-    flush fills them (a Python default where the value is unset or None, but JSON null for a JSON column
-    given None; the version counter at 1), on the object too, so nothing is left to load. Mapped classes
-    with server-side defaults are refused (the database would fill what the object then lacks).
-    """
-    state = sa_inspect(obj)
-    # the object is transient: its attributes are set straight in its state, which
-    # make_transient_to_detached then takes as loaded
-    given = state.dict
-    values: dict[str, Any] = {}
-    for column in _columns(state.mapper):
-        value = given.get(column.key)
-        null_json = column.json and column.key in given  # a JSON column given None stores JSON null
-        if column.version:
-            value = 1
-        elif value is None and not null_json and column.default is not None:
-            # SQLAlchemy wraps a callable default to take the execution context
-            value = column.default(None) if column.callable_default else column.default
-        given[column.key] = value
-        if value is not None or null_json:
-            values[column.name] = value
-    session.execute(insert(state.mapper.local_table), values)
-    make_transient_to_detached(obj)
-    session.add(obj)
 
 
 # ---- the intake itself --------------------------------------------------------------------------
