@@ -22,8 +22,11 @@ from citybrain.web import errors
 
 log = logging.getLogger("citybrain.access")
 
-#: routers mounted in this order; a domain that is not installed is skipped
+#: routers mounted in this order; a domain that is not installed is skipped. Requests are matched
+#: against the routes one by one, so the sharing API — whose lookups are the hottest calls, and whose
+#: paths no other router shares (``/api/v1/share/``) — comes first.
 ROUTERS = (
+    "citybrain.web.api.share",
     "citybrain.web.api.system",
     "citybrain.web.api.org",
     "citybrain.web.api.auth",
@@ -31,7 +34,6 @@ ROUTERS = (
     "citybrain.web.api.audit",
     "citybrain.web.api.ingest",
     "citybrain.web.api.quality",
-    "citybrain.web.api.share",
     "citybrain.web.api.opendata",
     "citybrain.web.api.ckan",
     "citybrain.web.api.cases",
