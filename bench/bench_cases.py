@@ -296,7 +296,18 @@ def run_intake_processes(
     pool = [
         ctx.Process(
             target=_intake_process,
-            args=(url, str(settings.home), city, share, warmup, 1000 + k, f"P{processes}-{k}", start, results),
+            # a seed of its own per run and process: the same points again would merge into the last run's cases
+            args=(
+                url,
+                str(settings.home),
+                city,
+                share,
+                warmup,
+                1000 * processes + k,
+                f"P{processes}-{k}",
+                start,
+                results,
+            ),
         )
         for k, share in enumerate(shares)
     ]
