@@ -365,17 +365,6 @@ def _id_agreement(rule: IdCardConsistencyRule) -> Callable[[Columns], Flags]:
     return evaluate
 
 
-def citizen_id_well_formed(arr: pa.Array) -> np.ndarray:
-    """``^[0-9]{17}[0-9Xx]$`` (:func:`checkdigits.citizen_id_well_formed`), null false."""
-    chars, rows = kernels._fixed_width(arr, 18)
-    rows = np.arange(len(arr)) if rows is None else rows
-    last = chars[:, 17]
-    formed = kernels.all_digits(chars, 0, 17) & (kernels._is_digit(last) | (last == ord("X")) | (last == ord("x")))
-    out = np.zeros(len(arr), dtype=bool)
-    out[rows] = formed
-    return out & valid(arr)
-
-
 def row_kernel(rule: RowRule, lookups: Mapping[str, pa.Array]) -> RowKernel | None:
     """The rule's whole-column form, or ``None`` where it has none (the engine then runs the set in SQL)."""
     evaluate: Callable[[Columns], Flags]
@@ -413,7 +402,6 @@ __all__ = [
     "Flags",
     "RowKernel",
     "blank",
-    "citizen_id_well_formed",
     "has_kernel",
     "is_text",
     "regex_match",

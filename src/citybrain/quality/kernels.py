@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import ibis
@@ -172,9 +173,10 @@ class CitizenIdBytes:
     pairs: np.ndarray
     total: np.ndarray
 
-    @property
+    @cached_property
     def formed(self) -> np.ndarray:
-        """17 digits then a digit, ``X`` or ``x`` (``^[0-9]{17}[0-9Xx]$``), per row of ``chars``."""
+        """17 digits then a digit, ``X`` or ``x`` (``^[0-9]{17}[0-9Xx]$``), per row of ``chars``; read
+        by every rule on the column, so computed once (callers must not write to it)."""
         last = self.chars[:, 17]
         return (self.total >= 0) & (_is_digit(last) | (last == ord("X")) | (last == ord("x")))
 
@@ -193,7 +195,7 @@ def citizen_id_valid_arrow(
     parsed = parsed or citizen_id_bytes(arr)
     chars, rows, pairs, total = parsed.chars, parsed.rows, parsed.pairs, parsed.total
     last = chars[:, 17]
-    ok = parsed.formed
+    ok = parsed.formed.copy()
     expected = _CITIZEN_CHECK[np.where(ok, total % 11, 0)]
     ok &= expected == np.where(last == ord("x"), ord("X"), last)
     if check_birth_date:
