@@ -2,8 +2,8 @@
 
 Where the source is Parquet or an Arrow table and every row rule has a whole-column kernel
 (:mod:`citybrain.quality.column_rules`, :mod:`citybrain.quality.uniqueness`), DuckDB's projection,
-UDF hand-offs and temp table are skipped: the needed columns are read in batches of about a million
-rows (two at a time, on two threads: numpy and Arrow release the GIL), each rule's failures are
+UDF hand-offs and temp table are skipped: the needed columns are read in batches of about half a
+million rows (two at a time, on two threads: numpy and Arrow release the GIL), each rule's failures are
 counted and its first failing rows by key kept as candidates, and uniqueness is answered once every
 batch is in. The answers are the SQL path's (the tests compare them), including which rows are
 sampled: the first ``sample_size`` failing rows by (row key, reported value), nulls last.
@@ -295,7 +295,8 @@ def run_row_rules(
         return _run(units, rules, row_kernels, uniques, work, pool, key=key, sample_size=sample_size)
     finally:
         if pool is not None:
-            pool.shutdown()
+            # on an error, the batches not yet started are not read for nothing
+            pool.shutdown(cancel_futures=True)
 
 
 def _run(
