@@ -178,6 +178,7 @@ class DuckDBBackend(Backend):
         #: whether row rules may run on the source's Arrow columns (:mod:`citybrain.quality.columnar`)
         #: rather than in SQL; only with ``kernels``
         self.arrow = arrow and kernels
+        #: DuckDB's threads, and the batches the Arrow path checks at once (default: two)
         self.threads = threads
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
