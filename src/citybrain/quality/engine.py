@@ -395,32 +395,41 @@ def _run_row_rules(
             for row in _rows(backend.to_arrow(ibis.union(*branches, distinct=False))):
                 i = row["__rule"]
                 rule = rules[i]
-                values = [row[f"__s{k}"] for k in range(len(rule.columns))]
-                samples[i].append(
-                    FailingRow(
-                        rule_id=rule.id,
-                        key=row["__key"],
-                        column=rule.columns[0],
-                        value=values[0],
-                        related=tuple(zip(rule.columns[1:], values[1:], strict=True)),
-                    )
-                )
+                samples[i].append(_failing_row(rule, row["__key"], [row[f"__s{k}"] for k in range(len(rule.columns))]))
 
-    results = []
-    for i, rule in enumerate(rules):
-        results.append(
-            RuleResult(
-                rule_id=rule.id,
-                kind=rule.kind,
-                dimension=rule.dimension,  # type: ignore[arg-type]
-                severity=rule.severity,
-                columns=rule.columns,
-                checked=rows - _int(failed[f"__u{i}"]),
-                failed=_int(failed[f"__f{i}"]),
-                samples=tuple(sorted(samples[i], key=lambda s: (s.key or "", s.value or ""))),
-            )
+    return [
+        _row_result(
+            rule,
+            checked=rows - _int(failed[f"__u{i}"]),
+            failed=_int(failed[f"__f{i}"]),
+            samples=tuple(sorted(samples[i], key=lambda s: (s.key or "", s.value or ""))),
         )
-    return results
+        for i, rule in enumerate(rules)
+    ]
+
+
+def _failing_row(rule: RowRule, key: str | None, values: Sequence[Any]) -> FailingRow:
+    """A sample: the value of the rule's first column is the one reported, the others come along."""
+    return FailingRow(
+        rule_id=rule.id,
+        key=key,
+        column=rule.columns[0],
+        value=values[0],
+        related=tuple(zip(rule.columns[1:], values[1:], strict=True)),
+    )
+
+
+def _row_result(rule: RowRule, *, checked: int, failed: int, samples: tuple[FailingRow, ...]) -> RuleResult:
+    return RuleResult(
+        rule_id=rule.id,
+        kind=rule.kind,
+        dimension=rule.dimension,  # type: ignore[arg-type]
+        severity=rule.severity,
+        columns=rule.columns,
+        checked=checked,
+        failed=failed,
+        samples=samples,
+    )
 
 
 def _lookup_values(backend: Backend, rule: LookupRule, refs: Mapping[str, ir.Table]) -> pa.Array:
@@ -451,31 +460,15 @@ def _run_row_rules_arrow(
     outcomes = columnar.run_row_rules(units, rules, lookups, key=key, sample_size=sample_size, threads=backend.threads)
     if outcomes is None:
         return None
-    results = []
-    for rule, outcome in zip(rules, outcomes, strict=True):
-        samples = tuple(
-            FailingRow(
-                rule_id=rule.id,
-                key=row_key,
-                column=rule.columns[0],
-                value=values[0],
-                related=tuple(zip(rule.columns[1:], values[1:], strict=True)),
-            )
-            for row_key, values in outcome.samples
+    return [
+        _row_result(
+            rule,
+            checked=outcome.checked,
+            failed=outcome.failed,
+            samples=tuple(_failing_row(rule, row_key, values) for row_key, values in outcome.samples),
         )
-        results.append(
-            RuleResult(
-                rule_id=rule.id,
-                kind=rule.kind,
-                dimension=rule.dimension,  # type: ignore[arg-type]
-                severity=rule.severity,
-                columns=rule.columns,
-                checked=outcome.checked,
-                failed=outcome.failed,
-                samples=samples,
-            )
-        )
-    return results
+        for rule, outcome in zip(rules, outcomes, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------
