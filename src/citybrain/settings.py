@@ -100,6 +100,15 @@ class Settings(BaseSettings):
         validate_oid(value)
         return value
 
+    share_access_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Worker threads that serve share lookups and verifications at once in one process. Unset: 1 "
+        "on SQLite, where every call's usage row and audit entry take the one write lock anyway and more threads "
+        "only contend for the interpreter, and 8 on PostgreSQL, where calls overlap their network round trips.",
+    )
+
     @model_validator(mode="after")
     def _work_hours_valid(self) -> Settings:
         if self.share_work_start_hour >= self.share_work_end_hour:
@@ -127,6 +136,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'citybrain.db').resolve()}"
+
+    @property
+    def resolved_share_access_threads(self) -> int:
+        if self.share_access_threads:
+            return self.share_access_threads
+        return 1 if self.resolved_database_url.startswith("sqlite") else 8
 
     @property
     def lake_dir(self) -> Path:

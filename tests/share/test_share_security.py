@@ -259,3 +259,44 @@ def test_rate_limit_slides_over_the_minute_boundary(run, world, db) -> None:
     with db.session() as s:
         # a new minute's first call clears the windows no estimate reads any more
         assert s.scalar(select(func.count()).select_from(ShareRateWindow).where(ShareRateWindow.grant_id == gid)) == 1
+
+
+def test_concurrent_lookups_share_a_bounded_set_of_threads(client, run, world, settings, db) -> None:
+    """Lookups arriving at once all get their answer and their own audit entry, with the request id
+    the caller sent, when fewer threads than callers serve them."""
+    import asyncio
+
+    import httpx
+
+    from citybrain.settings import Settings
+
+    assert Settings(home=settings.home).resolved_share_access_threads == 1
+    assert Settings(home=settings.home, database_url="postgresql+psycopg://h/db").resolved_share_access_threads == 8
+    assert Settings(home=settings.home, share_access_threads=3).resolved_share_access_threads == 3
+
+    gid = _grant(run, world, modes=["lookup"])
+    token = _token(run, world, gid)
+    keys = [f"32040219900101{n:04d}" for n in range(1, 13)]
+
+    async def calls() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return await asyncio.gather(
+                *(
+                    c.get(
+                        f"/api/v1/share/grants/-/records/{key}",
+                        headers={"authorization": f"Bearer {token}", "x-request-id": f"req-{key}"},
+                    )
+                    for key in keys
+                )
+            )
+
+    answers = asyncio.run(calls())
+    # in scope, found; out of scope, not found — exactly as one at a time
+    one_by_one = [client.get(f"/api/v1/share/grants/-/records/{key}", headers={"authorization": f"Bearer {token}"})
+                  for key in keys]  # fmt: skip
+    assert [r.status_code for r in answers] == [r.status_code for r in one_by_one]
+    assert [r.json() for r in answers] == [r.json() for r in one_by_one] and 200 in {r.status_code for r in answers}
+    with db.session() as s:
+        audited = s.scalars(select(AuditEvent.request_id).where(AuditEvent.action == "share_lookup")).all()
+    assert sorted(r for r in audited if r.startswith("req-")) == sorted(f"req-{key}" for key in keys)
