@@ -7,7 +7,8 @@ grant-bound token is issued. The same rows go to a SQLite file with the key as P
 index), which Datasette serves read-only (``-i``).
 
 Both servers run as their own process on 127.0.0.1 (CityBrain: one uvicorn worker, as ``citybrain
-serve``; Datasette: ``datasette serve``, its defaults). A load generator in this process — asyncio
+serve``, on its embedded SQLite metadata store, so lookups run on one access thread —
+``share_access_threads``; Datasette: ``datasette serve``, its defaults). A load generator in this process — asyncio
 with raw HTTP/1.1 keep-alive connections, so the client itself costs little — sends ``GET`` lookups of
 random existing keys in a closed loop at each ``--concurrency`` level for ``--seconds``, first to one
 server, then the other, in the same run, and records requests per second and latency percentiles.
@@ -17,8 +18,9 @@ mode, rate limit (the bench grant's limit is raised so the load is not refused, 
 every call), row scope, masking, a usage row, an audit-chain entry and the anomaly checks, committed
 before the response. Datasette returns the row as stored.
 
-Before the load the version's key index is built (``citybrain.share.lookup.prepare_lookup``, as after a
-large load; otherwise the first lookup starts it in the background and lookups scan Parquet meanwhile);
+Before the load the version's key index (a SQLite file beside the lake, see ``citybrain.share.lookup``)
+is built with ``prepare_lookup``, as ``citybrain share index`` does after a large load (otherwise the
+first lookup starts it in the background and lookups scan Parquet meanwhile);
 its build time is recorded. ``citybrain_accounting`` counts the usage rows and audit entries the run
 wrote: one each per answered request.
 
