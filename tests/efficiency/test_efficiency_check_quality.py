@@ -33,7 +33,7 @@ def _open_tickets(run: Any, key: str) -> list[tuple[str, str | None]]:
                 QualityTicket.resource_key == key, QualityTicket.status == "open", QualityTicketItem.status == "open"
             )
         )
-        return sorted(ctx.session.execute(q).tuples())
+        return sorted((rule_id, item_key) for rule_id, item_key in ctx.session.execute(q))
 
     return run(read)
 

@@ -270,7 +270,8 @@ def test_concurrent_lookups_share_a_bounded_set_of_threads(client, run, world, s
 
     from citybrain.settings import Settings
 
-    assert Settings(home=settings.home).resolved_share_access_threads == 1
+    sqlite = f"sqlite:///{settings.home / 'm.db'}"
+    assert Settings(home=settings.home, database_url=sqlite).resolved_share_access_threads == 1
     assert Settings(home=settings.home, database_url="postgresql+psycopg://h/db").resolved_share_access_threads == 8
     assert Settings(home=settings.home, share_access_threads=3).resolved_share_access_threads == 3
 
