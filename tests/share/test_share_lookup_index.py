@@ -222,6 +222,8 @@ def test_a_version_the_index_cannot_keep_is_scanned(run, world, settings, factor
     table = pa.table({"code": ["A1", "A2"], "opens": pa.array([dt.time(8, 30), None], pa.time64("us"))})
     _, gid = _typed_resource(run, world, factory, table)
     assert lookup.prepare_lookup(settings, "typed")["index"] is None
+    out = run(access.share_index_build, "typed", actor=world.steward[1])
+    assert out["index"] is False and "时间" in out["reason"]
     assert not lookup.index_path(settings, "typed", 1).exists()
     record = run(access.share_lookup, gid, "A1", actor=world.consumer[1])["record"]
     assert record["code"] == "A1" and record["opens"] is not None
@@ -241,3 +243,9 @@ def test_stewards_build_the_index_ahead_and_it_is_audited(run, world, settings, 
         assert entry.resource_id == "companies" and entry.username == world.steward[1].username
     with pytest.raises(NotFound):
         run(access.share_index_build, "no_such_resource", actor=world.cdo[1])
+
+
+def test_a_small_resource_gets_no_index_and_says_why(run, world, settings) -> None:
+    out = run(access.share_index_build, "companies", actor=world.steward[1])
+    assert out["index"] is False and out["rows"] == 10 and "少于" in out["reason"]
+    assert not lookup.index_path(settings, "companies", 1).exists()

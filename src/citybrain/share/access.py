@@ -342,7 +342,19 @@ def share_index_build(ctx: Context, resource_key: str) -> dict[str, Any]:
             details={"version": info.get("version"), "built": bool(info.get("index"))},
         ),
     )
-    return {"resource": resource_key, **info, "index": bool(info.get("index"))}
+    out = {"resource": resource_key, **info, "index": bool(info.get("index"))}
+    if not out["index"]:
+        out["reason"] = _no_index_reason(info)
+    return out
+
+
+def _no_index_reason(info: dict[str, Any]) -> str:
+    rows = info.get("rows")
+    if rows is None:
+        return "资源尚无数据或没有主键，不建键索引"
+    if rows < lookup.INDEX_MIN_ROWS:
+        return f"共 {rows} 行，少于 {lookup.INDEX_MIN_ROWS} 行：按键查询直接读 Parquet 只需几毫秒，不建键索引"
+    return "含无法由文本精确还原的字段类型（如时间、列表），不建键索引，按键查询扫描 Parquet"
 
 
 @action("share_lookup")
