@@ -249,3 +249,16 @@ def test_a_small_resource_gets_no_index_and_says_why(run, world, settings) -> No
     out = run(access.share_index_build, "companies", actor=world.steward[1])
     assert out["index"] is False and out["rows"] == 10 and "少于" in out["reason"]
     assert not lookup.index_path(settings, "companies", 1).exists()
+
+
+def test_a_lookup_holding_a_closed_index_scans_instead(run, world, settings, indexed, monkeypatch) -> None:
+    gid = _grant(run, world)
+    lookup.prepare_lookup(settings, "companies")
+    info = lookup.lake(settings).current("companies")
+    held = lookup.key_index(settings, info, ["uscc"])
+    assert held is not None
+    held.close()  # as when a newer version's index replaces it between finding and reading
+    with pytest.raises(lookup.IndexClosed):
+        held.rows(["name"], "TRUE", [], "91320400MA0000001X")
+    monkeypatch.setattr(lookup, "key_index", lambda *_: held)
+    assert run(access.share_lookup, gid, "91320400MA0000001X", actor=world.consumer[1])["record"]["name"] == "公司1"

@@ -311,16 +311,18 @@ def _by_key(ctx: Context, grant: ShareGrant, src: _Source, cols: list[str], key:
     """The row with this key within the grant's rows (zero or one), through the version's key index
     when it has one, else by scanning its Parquet files."""
     index = lookup.key_index(ctx.settings, src.info, src.pk)
-    if index is None:
-        where, params = _where(grant, key, src.columns)
-        scan = src.sql(f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where} LIMIT 2", params)
-        return scan.to_arrow_table()
-    # the same scope SQL as the scan's, on the same text forms of the values: the same rows pass
-    scope, params = _where(grant, {}, src.columns)
-    try:
-        return index.rows(cols, scope, params, lookup.key_value([key[c] for c in src.pk]))
-    except sqlite3.Error as exc:
-        raise Invalid(f"查询条件无效：{exc}", details={}) from exc
+    if index is not None:
+        # the same scope SQL as the scan's, on the same text forms of the values: the same rows pass
+        scope, params = _where(grant, {}, src.columns)
+        try:
+            return index.rows(cols, scope, params, lookup.key_value([key[c] for c in src.pk]))
+        except lookup.IndexClosed:
+            pass  # this version's files are still there: scan them
+        except sqlite3.Error as exc:
+            raise Invalid(f"查询条件无效：{exc}", details={}) from exc
+    where, params = _where(grant, key, src.columns)
+    scan = src.sql(f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where} LIMIT 2", params)
+    return scan.to_arrow_table()
 
 
 @action("share_index_build")

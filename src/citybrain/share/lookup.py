@@ -100,6 +100,10 @@ def index_path(settings: Settings, resource_key: str, version: int) -> Path:
     return _index_dir(settings, resource_key) / f"v{version:06d}.sqlite"
 
 
+class IndexClosed(RuntimeError):
+    """The index was closed (a newer version's replaced it) between finding it and reading it."""
+
+
 class KeyIndex:
     """One version's key index, open read-only and shared by the process's threads."""
 
@@ -109,6 +113,7 @@ class KeyIndex:
         self._con.create_function("starts_with", 2, _starts_with, deterministic=True)
         # one connection, many threads: each query with its fetch is one turn (tens of microseconds)
         self._turn = threading.Lock()
+        self._closed = False
         blob = self._con.execute("SELECT schema FROM __schema").fetchone()[0]
         self.schema: pa.Schema = pa.ipc.read_schema(pa.py_buffer(blob))
 
@@ -117,6 +122,8 @@ class KeyIndex:
         names = ", ".join(_quote(c) for c in columns)
         query = f"SELECT {names} FROM t WHERE {KEY_COLUMN} = ? AND ({scope})"
         with self._turn:
+            if self._closed:
+                raise IndexClosed(self.path.name)
             found = self._con.execute(query, [key, *params]).fetchall()
         text = pa.table(
             {c: pa.array([row[i] for row in found], pa.string()) for i, c in enumerate(columns)},
@@ -125,6 +132,7 @@ class KeyIndex:
 
     def close(self) -> None:
         with self._turn:
+            self._closed = True
             self._con.close()
 
 
@@ -203,6 +211,8 @@ def build_index(settings: Settings, info: VersionInfo, pk: list[str], *, wait: b
     type without an exact text form) or, unless ``wait``, another thread or process is building it."""
     path = index_path(settings, info.resource_key, info.version)
     if path.is_file():
+        # another thread may have just renamed it into place and not yet removed the older ones
+        _remove_older(settings, info)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / ".lock", "a+") as lock:
@@ -212,6 +222,7 @@ def build_index(settings: Settings, info: VersionInfo, pk: list[str], *, wait: b
             return None
         try:
             if path.is_file():
+                _remove_older(settings, info)
                 return path
             files = [str(p) for p in lake(settings).files(info.resource_key, info.version)]
             source = cursor()
