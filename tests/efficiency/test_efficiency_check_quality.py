@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from citybrain.efficiency import service as svc
 from citybrain.efficiency.api_schemas import CycleCreate, TransitionIn
+from citybrain.efficiency.service import today as beijing_today
 
 YEAR = 2022
 
@@ -48,7 +49,7 @@ def test_checking_reuses_checks_that_still_stand(run: Any, liyang: dict[str, Any
     assert (_runs(run, "ly_eff_land"), _runs(run, "ly_eff_tax")) == (1, 1)
     assert _open_tickets(run, "ly_eff_tax") == []
     run(svc.efficiency_cycle_create, CycleCreate(year=YEAR), actor=office)
-    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
+    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
     # nothing changed since: 数据核对 reuses both checks
     assert (_runs(run, "ly_eff_land"), _runs(run, "ly_eff_tax")) == (1, 1)
 
@@ -59,7 +60,7 @@ def test_checking_reuses_checks_that_still_stand(run: Any, liyang: dict[str, Any
         [u != F3 for u in data["ly_eff_registration"]["uscc"].to_pylist()]
     )
     run(svc.efficiency_data_load, "ly_eff_registration", registration, actor=stewards["lyspj"])
-    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
+    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
     assert (_runs(run, "ly_eff_land"), _runs(run, "ly_eff_tax")) == (2, 2)
     assert _open_tickets(run, "ly_eff_tax") == [("eff_uscc_registered", F3)]
     unmatched = {
@@ -68,7 +69,7 @@ def test_checking_reuses_checks_that_still_stand(run: Any, liyang: dict[str, Any
     assert unmatched == {("ly_eff_land", F3), ("ly_eff_tax", F3)}
     # and opening again without a change reuses the fresh checks
     run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="collecting", note="再核"), actor=office)
-    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
+    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
     assert (_runs(run, "ly_eff_land"), _runs(run, "ly_eff_tax")) == (2, 2)
 
 

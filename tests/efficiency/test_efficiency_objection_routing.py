@@ -16,6 +16,7 @@ from small_city import F1, F3, KL, OWNER, tables
 from citybrain.auth.rules import Role
 from citybrain.efficiency import service as svc
 from citybrain.efficiency.api_schemas import CycleCreate, FirmBind, ObjectionCreate, ObjectionReply, TransitionIn
+from citybrain.efficiency.service import today as beijing_today
 from citybrain.errors import Conflict, NotAuthorized
 
 YEAR = 2022
@@ -38,7 +39,7 @@ def test_objections_are_answered_by_the_source_department(run: Any, factory: Any
     for key, table in tables(YEAR).items():
         run(svc.efficiency_data_load, key, table, actor=stewards[OWNER[key]])
     run(svc.efficiency_cycle_create, CycleCreate(year=YEAR), actor=office)
-    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
+    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
 
     # the firm itself, through its portal account
     firm_user, firm = factory.user(Role.PUBLIC)
@@ -105,7 +106,7 @@ def test_objections_are_answered_by_the_source_department(run: Any, factory: Any
     fixed = _quality(run, tax_obj.quality_objection_id)
     assert (fixed.status, fixed.fixed_version) == ("fixed", version)
 
-    past = dt.date.today() - dt.timedelta(days=1)
+    past = beijing_today() - dt.timedelta(days=1)
     run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="evaluating", check_deadline=past), actor=office)
     r = run(svc.efficiency_run, YEAR, actor=office)
     assert r.data_versions["ly_eff_tax"] == version
@@ -118,7 +119,7 @@ def test_an_objection_naming_no_data_is_the_offices(run: Any, liyang: dict[str, 
         run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][OWNER[key]])
     office = liyang["office"]
     run(svc.efficiency_cycle_create, CycleCreate(year=YEAR), actor=office)
-    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
+    run(svc.efficiency_cycle_advance, YEAR, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
     obj = run(svc.efficiency_objection_create, YEAR, ObjectionCreate(uscc=F1, message="企业已更名"))
     assert (obj.dept_id, obj.quality_objection_id) == (None, None)
     with pytest.raises(NotAuthorized):

@@ -19,6 +19,7 @@ from citybrain.efficiency.api_schemas import (
     ObjectionReply,
     TransitionIn,
 )
+from citybrain.efficiency.service import today as beijing_today
 from citybrain.errors import Conflict, Invalid, NotAuthorized, NotFound
 from citybrain.org.schemas import DepartmentCreate
 from citybrain.org.service import department_create
@@ -41,7 +42,7 @@ def city(run: Any) -> dict[str, Any]:
     depts = _liyang(run)
     created = run(svc.efficiency_catalog_install)
     loaded = run(svc.efficiency_demo_load, YEAR, seed=11, n_firms=N_FIRMS)
-    run(svc.efficiency_cycle_create, CycleCreate(year=YEAR, check_deadline=dt.date.today() + dt.timedelta(days=10)))
+    run(svc.efficiency_cycle_create, CycleCreate(year=YEAR, check_deadline=beijing_today() + dt.timedelta(days=10)))
     return {"depts": depts, "created": created, "loaded": loaded}
 
 
@@ -50,7 +51,7 @@ def _to_evaluating(run: Any) -> None:
     run(
         svc.efficiency_cycle_advance,
         YEAR,
-        TransitionIn(to="evaluating", check_deadline=dt.date.today() - dt.timedelta(days=1)),
+        TransitionIn(to="evaluating", check_deadline=beijing_today() - dt.timedelta(days=1)),
     )
 
 
@@ -278,13 +279,13 @@ def test_town_user_sees_only_its_firms(run: Any, factory: Any, city: dict[str, A
         run(
             svc.efficiency_cycle_advance,
             YEAR,
-            TransitionIn(to="evaluating", check_deadline=dt.date.today() - dt.timedelta(days=1)),
+            TransitionIn(to="evaluating", check_deadline=beijing_today() - dt.timedelta(days=1)),
         )
     run(svc.efficiency_objection_reply, obj.id, ObjectionReply(status="rejected", reply="经资规局核实，面积无误"))
     run(
         svc.efficiency_cycle_advance,
         YEAR,
-        TransitionIn(to="evaluating", check_deadline=dt.date.today() - dt.timedelta(days=1)),
+        TransitionIn(to="evaluating", check_deadline=beijing_today() - dt.timedelta(days=1)),
     )
     # silence counts as acceptance once the deadline is over
     assert run(svc.efficiency_firm_data, YEAR, other["uscc"])["check_status"] == "逾期视为认可"

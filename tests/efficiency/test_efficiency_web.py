@@ -12,6 +12,7 @@ from tests.factories import login
 from citybrain.auth.rules import Role
 from citybrain.demo.departments import departments
 from citybrain.efficiency import service as svc
+from citybrain.efficiency.service import today as beijing_today
 from citybrain.org.schemas import DepartmentCreate
 from citybrain.org.service import department_create
 
@@ -33,8 +34,8 @@ def test_api_runs_a_whole_cycle_and_serves_reports(client: Any, run: Any, factor
     depts = _setup(run)
     user, _actor = factory.user(Role.STEWARD, dept=depts["lygxj"])
     login(client, user.username)
-    past = (dt.date.today() - dt.timedelta(days=1)).isoformat()
-    future = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    past = (beijing_today() - dt.timedelta(days=1)).isoformat()
+    future = (beijing_today() + dt.timedelta(days=7)).isoformat()
     r = client.post(f"{API}/cycles", json={"year": YEAR, "check_deadline": future})
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "collecting" and r.json()["allowed_next"] == ["checking"]
@@ -104,7 +105,7 @@ def test_api_refuses_strangers(client: Any, run: Any, factory: Any) -> None:
 
 def test_pages_in_data_check_take_objections_and_moves(client: Any, run: Any, factory: Any) -> None:
     depts = _setup(run)
-    future = dt.date.today() + dt.timedelta(days=7)
+    future = beijing_today() + dt.timedelta(days=7)
     run(svc.efficiency_cycle_create, svc.CycleCreate(year=YEAR, check_deadline=future))
     user, _ = factory.user(Role.STEWARD, dept=depts["lygxj"])
     login(client, user.username)

@@ -34,6 +34,7 @@ from citybrain.auth.rules import Role
 from citybrain.efficiency import service as svc
 from citybrain.efficiency.api_schemas import CycleCreate, TransitionIn
 from citybrain.efficiency.reports import to_xlsx
+from citybrain.efficiency.service import today as beijing_today
 from citybrain.errors import Invalid
 
 
@@ -44,8 +45,8 @@ def _cycle(run: Any, liyang: dict[str, Any], year: int) -> Any:
     office = liyang["office"]
     c = run(svc.efficiency_cycle_create, CycleCreate(year=year), actor=office)
     assert c.params_version == "2023"
-    run(svc.efficiency_cycle_advance, year, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
-    past = dt.date.today() - dt.timedelta(days=1)
+    run(svc.efficiency_cycle_advance, year, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
+    past = beijing_today() - dt.timedelta(days=1)
     run(svc.efficiency_cycle_advance, year, TransitionIn(to="evaluating", check_deadline=past), actor=office)
     result = run(svc.efficiency_run, year, actor=office)
     run(svc.efficiency_confirm, year, actor=office)
@@ -130,8 +131,8 @@ def test_report_ignores_a_previous_year_that_was_not_published(run: Any, liyang:
     for key, table in tables(2022).items():
         run(svc.efficiency_data_load, key, table, actor=liyang["stewards"][OWNER[key]])
     run(svc.efficiency_cycle_create, CycleCreate(year=2022), actor=office)
-    run(svc.efficiency_cycle_advance, 2022, TransitionIn(to="checking", check_deadline=dt.date.today()), actor=office)
-    past = dt.date.today() - dt.timedelta(days=1)
+    run(svc.efficiency_cycle_advance, 2022, TransitionIn(to="checking", check_deadline=beijing_today()), actor=office)
+    past = beijing_today() - dt.timedelta(days=1)
     run(svc.efficiency_cycle_advance, 2022, TransitionIn(to="evaluating", check_deadline=past), actor=office)
     run(svc.efficiency_run, 2022, actor=office)
     # confirmed, but never told to towns and firms: no 同比 against it

@@ -78,7 +78,8 @@ RECORD_KEYS: tuple[str, ...] = tuple(
 _CODE_COLUMNS: dict[str, tuple[str, ...]] = {"ly_eff_leases": ("lessor_uscc", "tenant_uscc")}
 
 
-def _today() -> dt.date:
+def today() -> dt.date:
+    """Today in Beijing: the date 数据核对 deadlines are judged by (not the server's own date)."""
     return dt.datetime.now(CST).date()
 
 
@@ -512,7 +513,7 @@ def _exceptions(lake: Lake, versions: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def _close_checking(ctx: Context, c: Cycle) -> None:
-    if not wf.deadline_passed(c.check_deadline, _today()):
+    if not wf.deadline_passed(c.check_deadline, today()):
         raise Conflict(
             f"数据核对截止日期（{c.check_deadline}）未到，不能进入评价分类",
             details={"check_deadline": str(c.check_deadline)},
@@ -611,7 +612,7 @@ def efficiency_firm_data(ctx: Context, year: int, uscc: str) -> dict[str, Any]:
         objections=n_obj,
         open_objections=n_open,
         confirmed=confirmed,
-        deadline_over=wf.deadline_passed(c.check_deadline, _today()) or c.state not in (wf.COLLECTING, wf.CHECKING),
+        deadline_over=wf.deadline_passed(c.check_deadline, today()) or c.state not in (wf.COLLECTING, wf.CHECKING),
     )
     return {
         "year": c.year,
@@ -642,7 +643,7 @@ def _checking_open(c: Cycle) -> None:
         raise Conflict(
             f"只有在数据核对阶段才能核对确认或提出异议（当前：{wf.state_name(c.state)}）", details={"state": c.state}
         )
-    if wf.deadline_passed(c.check_deadline, _today()):
+    if wf.deadline_passed(c.check_deadline, today()):
         raise Conflict(
             f"数据核对已于 {c.check_deadline} 截止，逾期视为认可", details={"check_deadline": str(c.check_deadline)}
         )
