@@ -59,7 +59,7 @@ def _year(ctx: Context, year: int, firms: int, seed: str, *, last: bool) -> dict
 
     loaded = svc.efficiency_demo_load(ctx, year, seed=seed, n_firms=firms)
     office = _as(ctx, "steward.lygxj")
-    today = dt.date.today()
+    today = svc.today()  # the deadline is judged by the date in Beijing, not the server's
     svc.efficiency_cycle_create(office, CycleCreate(year=year, check_deadline=today))
     svc.efficiency_cycle_advance(office, year, TransitionIn(to="checking"))
     objections = _objections(ctx, year) if last else []
