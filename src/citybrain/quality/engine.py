@@ -419,7 +419,8 @@ def _failing_row(rule: RowRule, key: str | None, values: Sequence[Any]) -> Faili
     )
 
 
-def _row_result(rule: RowRule, *, checked: int, failed: int, samples: tuple[FailingRow, ...]) -> RuleResult:
+def _row_result(rule: Rule, *, checked: int, failed: int, samples: tuple[FailingRow, ...]) -> RuleResult:
+    """A rule's result over rows (row rules and 比对 alike)."""
     return RuleResult(
         rule_id=rule.id,
         kind=rule.kind,
@@ -534,16 +535,7 @@ def _run_compare(
                     related=((f"{rule.other}.{other_col}", row["__right"]),),
                 )
             )
-    return RuleResult(
-        rule_id=rule.id,
-        kind=rule.kind,
-        dimension=rule.dimension,  # type: ignore[arg-type]
-        severity=rule.severity,
-        columns=rule.columns,
-        checked=checked,
-        failed=failed,
-        samples=tuple(samples),
-    )
+    return _row_result(rule, checked=checked, failed=failed, samples=tuple(samples))
 
 
 # ---------------------------------------------------------------------------------------------------
