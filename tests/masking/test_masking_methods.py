@@ -296,6 +296,9 @@ _ADDRESS_PARTS = [
     "路乡",
     "\n",
     " ",
+    "大道",
+    "巷",
+    "欧阳",
 ]
 
 
@@ -320,8 +323,10 @@ _SMALL_PATH_SPECS = [
     MaskSpec("mask", keep_first=3, keep_last=4, stars=4),
     MaskSpec("mask", keep_first=2, keep_last=0, only_prefixes=["92"]),
     MaskSpec("name"),
+    MaskSpec("name", char="○", stars=2),
     MaskSpec("email"),
     MaskSpec("address"),
+    MaskSpec("address", fallback="null"),
 ]
 
 

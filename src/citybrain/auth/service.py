@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record, record_ctx
@@ -271,14 +271,21 @@ def token_revoke(ctx: Context, token_id: str) -> ApiToken:
     return token
 
 
+_TOKEN_AND_USER = (
+    select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == bindparam("hash"))
+)
+
+
 def actor_from_token(session: object, secret: str) -> Actor:
     """Resolve a bearer token; raise NotAuthenticated with the reason when it cannot be used."""
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
-    if token is None:
+    # the token and its user in one query: this runs before every API call
+    found = session.execute(_TOKEN_AND_USER, {"hash": _hash_token(secret)}).first()
+    if found is None:
         raise NotAuthenticated("令牌无效")
+    token, user = found
     now = utcnow()
     if token.revoked_at is not None:
         raise NotAuthenticated("令牌已吊销", details={"token": token.prefix})
@@ -286,8 +293,7 @@ def actor_from_token(session: object, secret: str) -> Actor:
         raise NotAuthenticated(
             "令牌已过期", details={"token": token.prefix, "expired_at": token.expires_at.isoformat()}
         )
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         raise NotAuthenticated("令牌所属用户已停用")
     # last_used_at is advisory; updating it at most once a minute keeps hot paths write-free
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

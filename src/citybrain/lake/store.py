@@ -47,6 +47,8 @@ from citybrain.errors import Conflict, Invalid, NotFound
 
 CURRENT = "_current"
 META = "_version.json"
+#: version records kept in memory per lake (a lookup reads its version's record on every call)
+_META_CACHE_SIZE = 4096
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
 _VERSION_DIR = re.compile(r"^v(\d{6})$")
@@ -192,6 +194,7 @@ class Lake:
         # DuckDB's own row-group size: parallel scans split on row groups.
         self.row_group_rows = row_group_rows
         self.compression = compression
+        self._meta_cache: dict[Path, tuple[tuple[int, int, int], VersionInfo]] = {}
         self._recover_all()
 
     # --- paths ----------------------------------------------------------------------------------
@@ -213,6 +216,11 @@ class Lake:
         """The Parquet parts of a version, in order."""
         info = self._resolve(resource_key, version)
         vdir = self._key_dir(resource_key) / info.name
+        return [vdir / f["name"] for f in info.files]
+
+    def parts(self, info: VersionInfo) -> list[Path]:
+        """:meth:`files` of a version already resolved (no second look at the pointer)."""
+        vdir = self._key_dir(info.resource_key) / info.name
         return [vdir / f["name"] for f in info.files]
 
     def parquet_glob(self, resource_key: str, version: int | None = None) -> str:
@@ -238,10 +246,22 @@ class Lake:
         return int(m.group(1))
 
     def _load_meta(self, resource_key: str, vdir: Path) -> VersionInfo:
-        raw = json.loads((vdir / META).read_text(encoding="utf-8"))
+        path = vdir / META
+        # a version's record is written once, before it is published, so a record already read is
+        # reused while the file is the same one (a version number reused after a prune is a new file)
+        stat = path.stat()
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._meta_cache.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        raw = json.loads(path.read_text(encoding="utf-8"))
         raw.pop("format", None)
         raw["resource_key"] = resource_key
-        return VersionInfo(**raw)
+        info = VersionInfo(**raw)
+        if len(self._meta_cache) >= _META_CACHE_SIZE:
+            self._meta_cache.clear()
+        self._meta_cache[path] = (stamp, info)
+        return info
 
     def _numbers(self, key_dir: Path) -> list[int]:
         if not key_dir.is_dir():

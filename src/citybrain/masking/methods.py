@@ -300,11 +300,19 @@ def _name(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Chunk
     compound = pa.array(sorted(COMPOUND_SURNAMES), arr.type)
 
     def one(chunk: pa.Array) -> pa.Array:
+        if len(chunk) <= SMALL_ROWS:
+            # a lookup's one row: the same steps on Python strings, without a dozen Arrow kernels
+            return pa.array([None if v is None else _name_text(v, p) for v in chunk.to_pylist()], chunk.type)
         is_compound = pc.is_in(pc.utf8_slice_codeunits(chunk, 0, 2), value_set=compound)
         keep = pc.if_else(is_compound, pa.scalar(2, pa.int32()), pa.scalar(1, pa.int32()))
         return _mask_chars(chunk, keep, 0, char=p["char"], min_masked=1, stars=p["stars"])
 
     return _per_chunk(arr, one, arr.type)
+
+
+def _name_text(value: str, p: Mapping[str, Any]) -> str:
+    keep = 2 if value[:2] in COMPOUND_SURNAMES else 1
+    return _mask_text(value, keep, 0, p["char"], 1, p["stars"])
 
 
 def _email(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.ChunkedArray:
@@ -475,6 +483,27 @@ def _township_text(value: str | None) -> str | None:
     return found.group("a") if found else None
 
 
+_ROAD_RE = re.compile(ADDRESS_ROAD)
+_COUNTY_RE = re.compile(ADDRESS_COUNTY)
+_ROAD_OR_NUMBER_RE = re.compile("[路号]")
+
+
+def _address_text(value: str | None, fallback: bool) -> str | None:
+    """:func:`_address` for one (trimmed) value, step for step."""
+    if value is None:
+        return None
+    township = _township_text(value)
+    if township is not None and _ROAD_OR_NUMBER_RE.search(township):
+        township = None
+    if township is not None:
+        return township
+    for pattern in (_ROAD_RE, _COUNTY_RE) if fallback else (_ROAD_RE,):
+        found = pattern.match(value)
+        if found and found.group("a") is not None:
+            return found.group("a")
+    return None
+
+
 def _prefix_views(arr: pa.Array, start: np.ndarray, length: np.ndarray, keep: np.ndarray) -> pa.Array:
     """Row i → its first ``length[i]`` bytes (null where not ``keep``), built as an Arrow string view
     over ``arr``'s own data buffer (16 bytes per row, no copy of the text) and cast to plain strings."""
@@ -507,6 +536,10 @@ def _address(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Ch
 
     def one(chunk: pa.Array) -> pa.Array:
         stripped = pc.utf8_trim_whitespace(chunk)
+        if len(stripped) <= SMALL_ROWS and pa.types.is_string(stripped.type):
+            # a lookup's one row: the same cuts by Python's re (same syntax and meaning as RE2 here)
+            fallback = p["fallback"] == "district"
+            return pa.array([_address_text(v, fallback) for v in stripped.to_pylist()], stripped.type)
         township = _township(stripped)
         # "龙锦路12幢乡村小院": the token sits after a road and number, not a township
         township = pc.if_else(pc.match_substring_regex(township, "[路号]"), pa.scalar(None, chunk.type), township)

@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record, record_ctx
@@ -53,6 +53,15 @@ EXPORT_STALE = timedelta(minutes=5)
 MASKING_KEY = "masking"
 
 
+# built once: these run on every call
+_GRANT_AND_RESOURCE = (
+    select(ShareGrant, Resource)
+    .outerjoin(Resource, Resource.id == ShareGrant.resource_id)
+    .where(ShareGrant.id == bindparam("grant"))
+)
+_INSERT_CALL = insert(ShareCall.__table__)
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -68,6 +77,7 @@ class _Guard:
         self.resource: Resource | None = None
         self.fields: list[str] | None = None
         self.version: int | None = None
+        self._resource: Resource | None = None
 
     # -- before --------------------------------------------------------------------------------
     def find(self, grant_id: str | None) -> ShareGrant | None:
@@ -80,7 +90,10 @@ class _Guard:
             return None
         # no FOR UPDATE: it would order the grant's row lock before the audit chain's lock while a
         # revocation takes them the other way round; concurrent calls may overshoot the limit by a few
-        self.grant = ctx.session.get(ShareGrant, grant_id)
+        # the grant with its resource in one query; check() then finds the resource in the identity map
+        found = ctx.session.execute(_GRANT_AND_RESOURCE, {"grant": grant_id}).first()
+        self.grant = found[0] if found else None
+        self._resource = found[1] if found else None
         return self.grant
 
     def _token_grant_id(self) -> str | None:
@@ -110,7 +123,9 @@ class _Guard:
             raise NotAuthorized(
                 f"该授权不允许{names[self.mode.value]}", details={"grant": grant.id, "modes": grant.modes}
             )
-        resource = ctx.session.get(Resource, grant.resource_id)
+        resource = self._resource if grant is self.grant else None
+        if resource is None or resource.id != grant.resource_id:
+            resource = ctx.session.get(Resource, grant.resource_id)
         if resource is None or resource.status != "active":
             raise NotAuthorized("数据资源已停用，授权不可用", details={"grant": grant.id})
         self.resource = resource
@@ -183,7 +198,7 @@ class _Guard:
         }
         # a plain INSERT: nothing reads the row back in this call, and a unit-of-work flush costs
         # several times the statement
-        self.ctx.session.execute(insert(ShareCall.__table__), call)
+        self.ctx.session.execute(_INSERT_CALL, call)
         ratelimit.count_call(self.ctx.session, grant.id, now)
         record_ctx(self.ctx, self._entry("ok", rows, details))
         anomalies.after_call(self.ctx, grant, self.mode, hit=hit, rows=rows)
@@ -267,7 +282,7 @@ class _Source:
         self.info = lake.current(grant.resource_key) if version is None else lake.version(grant.resource_key, version)
         if self.info is None:
             raise NotFound(f"资源 {grant.resource_key} 尚无数据", details={"resource": grant.resource_key})
-        self.files = [str(p) for p in lake.files(grant.resource_key, self.info.version)]
+        self.files = [str(p) for p in lake.parts(self.info)]
         self.columns = {c["name"] for c in self.info.schema}
         pk = self.info.primary_key
         if not pk:

@@ -74,11 +74,17 @@ def cursor() -> duckdb.DuckDBPyConnection:
 
 def lake(settings: Settings) -> Lake:
     """One :class:`Lake` per lake directory (creating one looks for interrupted writes to clean up)."""
-    root = Path(settings.lake_dir).resolve()
+    named = Path(settings.lake_dir)
+    found = _lakes.get(named)  # a dict read is atomic; resolving the path costs syscalls on every call
+    if found is not None:
+        return found
+    root = named.resolve()
     with _lock:
         found = _lakes.get(root)
         if found is None:
             found = _lakes[root] = Lake(root)
+        if named.is_absolute():  # a relative name means another directory after a chdir
+            _lakes[named] = found
         return found
 
 
