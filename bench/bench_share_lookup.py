@@ -6,12 +6,14 @@ the default masking and a row scope (``region IN`` the six districts, so every k
 grant-bound token is issued. The same rows go to a SQLite file with the key as PRIMARY KEY (its
 index), which Datasette serves read-only (``-i``).
 
-Both servers run as their own process on 127.0.0.1 (CityBrain: one uvicorn worker, as ``citybrain
-serve``, on its embedded SQLite metadata store, so lookups run on one access thread —
-``share_access_threads``; Datasette: ``datasette serve``, its defaults). A load generator in this process — asyncio
-with raw HTTP/1.1 keep-alive connections, so the client itself costs little — sends ``GET`` lookups of
-random existing keys in a closed loop at each ``--concurrency`` level for ``--seconds``, first to one
-server, then the other, in the same run, and records requests per second and latency percentiles.
+Both servers run as their own process on 127.0.0.1 (CityBrain: as ``citybrain serve``, on its embedded
+SQLite metadata store, so each process runs lookups on one access thread — ``share_access_threads`` —
+once with one process and once with two, ``--workers 2``, whose writes take turns through the
+database's lock file; Datasette: ``datasette serve``, its defaults: one process). A load generator in
+this process — asyncio with raw HTTP/1.1 keep-alive connections, so the client itself costs little —
+sends ``GET`` lookups of random existing keys in a closed loop at each ``--concurrency`` level for
+``--seconds``, first to one server, then the other, in the same run, and records requests per second
+and latency percentiles.
 
 CityBrain's lookup does everything a production call does: token → grant, policy, status and expiry,
 mode, rate limit (the bench grant's limit is raised so the load is not refused, the check still runs on
@@ -270,12 +272,21 @@ def citybrain_calls(settings: Any) -> dict[str, int]:
 
 
 _SERVER = """
-import sys, uvicorn
-from citybrain.settings import Settings
-from citybrain.web.app import create_app
-settings = Settings(home=sys.argv[1], log_json=False, log_level="WARNING")
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+import os, sys, uvicorn
+os.environ.update(CITYBRAIN_HOME=sys.argv[1], CITYBRAIN_LOG_JSON="false", CITYBRAIN_LOG_LEVEL="WARNING")
+port, workers = int(sys.argv[2]), int(sys.argv[3])
+kwargs = dict(host="127.0.0.1", port=port, log_level="warning", access_log=False)
+if workers == 1:
+    from citybrain.web.app import create_app
+    uvicorn.run(create_app(), **kwargs)
+else:  # as `citybrain serve --workers N`
+    uvicorn.run("citybrain.web.app:create_app", factory=True, workers=workers, **kwargs)
 """
+
+
+def series(workers: int) -> str:
+    """The results' name for CityBrain served by this many processes."""
+    return "citybrain" if workers == 1 else f"citybrain_{workers}_workers"
 
 
 def free_port() -> int:
@@ -458,11 +469,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level and server")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each level")
     parser.add_argument("--keys", type=int, default=100_000, help="distinct random keys the load draws from")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        help="CityBrain server processes, as `citybrain serve --workers N` (repeatable; default 1 and 2)",
+    )
     parser.add_argument("--skip-datasette", action="store_true")
     parser.add_argument("--keep", type=Path, help="build the stores under this directory and keep them")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     levels = args.concurrency or [1, 8, 32]
+    args.workers = args.workers or [1, 2]
 
     tmp = None
     if args.keep:
@@ -498,22 +516,27 @@ def main() -> None:
             report["sqlite_build_s"] = round(build_sqlite(base / "bench.db", table), 1)
         del table
 
-        results: dict[str, Any] = {"citybrain": [], "datasette": []}
+        results: dict[str, Any] = {"datasette": []}
         auth = f"Authorization: Bearer {built['token']}\r\n"
         cb_paths = [f"/api/v1/share/grants/-/records/{quote(k)}" for k in keys]
         ds_paths = [f"/bench/people/{quote(k)}.json?_shape=objects" for k in keys]
 
         before = citybrain_calls(settings)
-        port = free_port()
-        cb_args = [sys.executable, "-c", _SERVER, str(settings.home), str(port)]
-        with server(cb_args, port, "/healthz") as url:
-            hdr = {"authorization": f"Bearer {built['token']}"}
-            first = fetch_json(f"{url}{cb_paths[0]}", hdr)
-            report["citybrain_example"] = first["record"]
-            for level in levels:
-                print(f"citybrain concurrency {level} …", flush=True)
-                results["citybrain"].append(load(port, cb_paths, auth, level, args.seconds, args.warmup))
-                print(json.dumps(results["citybrain"][-1]), flush=True)
+        for workers in args.workers:
+            name = series(workers)
+            results[name] = []
+            port = free_port()
+            cb_args = [sys.executable, "-c", _SERVER, str(settings.home), str(port), str(workers)]
+            with server(cb_args, port, "/healthz") as url:
+                if workers > 1:
+                    time.sleep(10)  # the first process answered; give the others time to start too
+                hdr = {"authorization": f"Bearer {built['token']}"}
+                first = fetch_json(f"{url}{cb_paths[0]}", hdr)
+                report["citybrain_example"] = first["record"]
+                for level in levels:
+                    print(f"{name} concurrency {level} …", flush=True)
+                    results[name].append(load(port, cb_paths, auth, level, args.seconds, args.warmup))
+                    print(json.dumps(results[name][-1]), flush=True)
         after = citybrain_calls(settings)
         report["citybrain_accounting"] = {k: after[k] - before[k] for k in after}
 
@@ -531,9 +554,15 @@ def main() -> None:
         report["results"] = results
         if results["datasette"]:
             ratios = []
-            for cb, ds in zip(results["citybrain"], results["datasette"], strict=True):
+            pairs = [
+                (series(w), cb, ds)
+                for w in args.workers
+                for cb, ds in zip(results[series(w)], results["datasette"], strict=True)
+            ]
+            for name, cb, ds in pairs:
                 ratios.append(
                     {
+                        "citybrain": name,
                         "concurrency": cb["concurrency"],
                         "rps_citybrain_over_datasette": round(cb["rps"] / ds["rps"], 2) if ds["rps"] else None,
                         "p50_citybrain_over_datasette": round(cb["p50_ms"] / ds["p50_ms"], 2),

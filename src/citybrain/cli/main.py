@@ -47,6 +47,7 @@ def init() -> None:
 def serve(
     host: str = typer.Option(None, help="default: CITYBRAIN_HOST"),
     port: int = typer.Option(None, help="default: CITYBRAIN_PORT"),
+    workers: int = typer.Option(1, min=1, help="server processes (each with its own threads and connections)"),
 ) -> None:
     """Serve the web console, portal and API."""
     import uvicorn
@@ -55,7 +56,13 @@ def serve(
     from citybrain.web.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None)
+    host, port = host or settings.host, port or settings.port
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        return
+    # each process builds its own app from the same environment (CITYBRAIN_*); on SQLite their writes
+    # take turns through the database's lock file, see citybrain.db
+    uvicorn.run("citybrain.web.app:create_app", factory=True, workers=workers, host=host, port=port, log_config=None)
 
 
 @app.command()
