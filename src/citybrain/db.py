@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,24 @@ def _raw(conn: Any) -> Any:
     return getattr(conn, "dbapi_connection", None) or conn
 
 
+_next_reads_only: ContextVar[bool] = ContextVar("citybrain_next_reads_only", default=False)
+
+
+@contextmanager
+def first_transaction_reads_only() -> Iterator[None]:
+    """Within the block, the first transaction begun only reads.
+
+    On SQLite it then begins ``DEFERRED``: it takes neither the write lock nor a write turn, so it runs
+    alongside other processes' writes (WAL readers see the last commit). The transactions after it are
+    ordinary ones again. It must really not write: SQLite would try to upgrade it to a writer, and that
+    fails if another connection has committed since it began. No effect on PostgreSQL."""
+    token = _next_reads_only.set(True)
+    try:
+        yield
+    finally:
+        _next_reads_only.reset(token)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         timeout = 30.0
@@ -159,7 +178,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # WAL lets the web server read while a load writes; foreign keys are off by default in SQLite.
-            cur.execute("PRAGMA journal_mode=WAL")
+            # (set once per database file, and kept: asking costs nothing, while setting it again waits for
+            # any writer to finish)
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -169,6 +191,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # IMMEDIATE takes the write lock up front, so a transaction that reads then writes
             # (an audit chain append, an optimistic-lock update) waits its turn instead of failing
             # with SQLITE_BUSY on a stale snapshot. Readers in WAL mode are not blocked by it.
+            if _next_reads_only.get():
+                # announced as reading only (see first_transaction_reads_only): no lock, no turn
+                _next_reads_only.set(False)
+                conn.exec_driver_sql("BEGIN DEFERRED")
+                return
             turns.take(conn.connection)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

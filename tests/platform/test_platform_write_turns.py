@@ -1,22 +1,25 @@
 """Several server processes on one SQLite file (``citybrain serve --workers N``): their writes take turns
-through the database's lock file, and the audit chain they append to stays one gapless, verifiable chain."""
+through the database's lock file, and the audit chain they append to stays one gapless, verifiable chain;
+a transaction announced as reading only runs beside another process's write."""
 
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from citybrain.actions import Context
 from citybrain.audit.models import AuditEvent
 from citybrain.audit.service import AuditEntry, audit_verify, record
 from citybrain.auth.actor import SYSTEM
-from citybrain.db import Database, _WriteTurns
+from citybrain.db import Database, _WriteTurns, first_transaction_reads_only
 from citybrain.settings import Settings
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the lock file is a POSIX advisory lock")
@@ -84,3 +87,30 @@ def test_processes_appending_at_once_form_one_gapless_chain(tmp_path: Path) -> N
     assert report["ok"], report["problems"]
     assert (tmp_path / "citybrain.db.turns").exists()
     db.dispose()
+
+
+def test_a_first_transaction_announced_as_reading_runs_beside_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "citybrain.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    with db.session() as session:  # as a running server has: the file in WAL mode, a pooled connection
+        session.execute(select(1))
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # another process's write transaction, holding the write lock
+    releaser = threading.Timer(0.6, writer.rollback)
+    try:
+        with first_transaction_reads_only(), db.session() as session:
+            start = time.monotonic()
+            assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+            session.commit()
+            # it neither waited for the writer nor took the lock from it
+            assert time.monotonic() - start < 0.5
+            releaser.start()
+            start = time.monotonic()
+            # the next transaction is an ordinary one: it begins by waiting for the write lock
+            record(session, SYSTEM, AuditEntry("test_after_reading"))
+            assert time.monotonic() - start >= 0.5
+    finally:
+        releaser.cancel()
+        writer.close()
+        db.dispose()

@@ -301,3 +301,18 @@ def test_concurrent_lookups_share_a_bounded_set_of_threads(client, run, world, s
     with db.session() as s:
         audited = s.scalars(select(AuditEvent.request_id).where(AuditEvent.action == "share_lookup")).all()
     assert sorted(r for r in audited if r.startswith("req-")) == sorted(f"req-{key}" for key in keys)
+
+
+def test_lookups_and_verifications_still_note_the_tokens_use(client, run, world, db) -> None:
+    """Their first transaction only reads, so the token's ``last_used_at`` is written with the call's
+    usage row and audit entry instead."""
+    from citybrain.auth.models import ApiToken
+
+    gid = _grant(run, world)
+    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
+    with db.session() as session:
+        assert session.scalar(select(ApiToken.last_used_at).where(ApiToken.grant_id == gid)) is None
+    assert client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h).status_code == 200
+    with db.session() as session:
+        used = session.scalar(select(ApiToken.last_used_at).where(ApiToken.grant_id == gid))
+    assert used is not None and utcnow() - used < timedelta(minutes=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
@@ -271,13 +271,24 @@ def token_revoke(ctx: Context, token_id: str) -> ApiToken:
     return token
 
 
+def touch_token(token: ApiToken, now: datetime | None = None) -> None:
+    """Note that the token was used (``last_used_at``), at most once a minute: it is advisory, and
+    once a minute keeps hot paths write-free."""
+    now = now or utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+
+
 _TOKEN_AND_USER = (
     select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == bindparam("hash"))
 )
 
 
-def actor_from_token(session: object, secret: str) -> Actor:
-    """Resolve a bearer token; raise NotAuthenticated with the reason when it cannot be used."""
+def actor_from_token(session: object, secret: str, *, touch: bool = True) -> Actor:
+    """Resolve a bearer token; raise NotAuthenticated with the reason when it cannot be used.
+
+    ``touch=False`` leaves noting the token's use to the caller (:func:`touch_token`), for a
+    transaction that must not write."""
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
@@ -295,9 +306,8 @@ def actor_from_token(session: object, secret: str) -> Actor:
         )
     if not user.is_active:
         raise NotAuthenticated("令牌所属用户已停用")
-    # last_used_at is advisory; updating it at most once a minute keeps hot paths write-free
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
+    if touch:
+        touch_token(token, now)
     # the session holds loaded rows only weakly: kept here, the token the call's checks ask for again
     # (its grant, by primary key) comes from the identity map instead of another query
     session.info["auth_token"] = token

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from citybrain.actions import Context
 from citybrain.auth.actor import ANONYMOUS, Actor
-from citybrain.auth.service import actor_from_session, actor_from_token
+from citybrain.auth.service import actor_from_session, actor_from_token, touch_token
+from citybrain.db import first_transaction_reads_only
 from citybrain.logging import request_id_var
 
 T = TypeVar("T")
@@ -51,13 +52,13 @@ def request_lang(request: Request) -> str:
     return request.app.state.settings.default_lang
 
 
-def resolve_actor(request: Request, session: object) -> Actor:
+def resolve_actor(request: Request, session: object, *, touch: bool = True) -> Actor:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return actor_from_token(session, auth[7:].strip())
+        return actor_from_token(session, auth[7:].strip(), touch=touch)
     api_key = request.headers.get("x-api-key")
     if api_key:
-        return actor_from_token(session, api_key.strip())
+        return actor_from_token(session, api_key.strip(), touch=touch)
     session_id = read_session_cookie(request)
     if session_id:
         actor = actor_from_session(session, session_id)
@@ -106,10 +107,20 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T]) -> T:
     costing about as much as a point query; here it is once."""
 
     def run() -> T:
-        with contextmanager(request_context)(request) as ctx:
-            return work(ctx)
+        # these actions end their first transaction — the token and the checks — before reading data
+        # (see share.access._Guard.release), and write only in the next one: the first one only reads
+        with first_transaction_reads_only(), contextmanager(request_context)(request, _resolve_untouched) as ctx:
+            result = work(ctx)
+            token = ctx.session.info.get("auth_token")
+            if token is not None:
+                touch_token(token)  # in the unit of work's last transaction, which writes anyway
+            return result
 
     return await anyio.to_thread.run_sync(run, limiter=_access_limiter(request))
+
+
+def _resolve_untouched(request: Request, session: Session) -> Actor:
+    return resolve_actor(request, session, touch=False)
 
 
 def _access_limiter(request: Request) -> anyio.CapacityLimiter:
