@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from citybrain.errors import Invalid
-from citybrain.masking import MaskSpec, apply_mask, consumer_key, mask_batches, mask_column
+from citybrain.masking import MaskSpec, apply_mask, consumer_key, mask_batches, mask_column, mask_record
 
 KEY = bytes(range(32))
 
@@ -351,3 +351,29 @@ def test_few_rows_are_masked_exactly_as_many(values: list[str | None], spec: Mas
     bulk = mask_column(pa.array(many, pa.string()), spec).to_pylist()[: len(values)]
     one_by_one = [mask_column(pa.array([value], pa.string()), spec).to_pylist()[0] for value in values]
     assert one_by_one == bulk
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.text(alphabet="0123456789X@.ab 张欧阳三丰\t\u3000\u00a0\u2028\x1c", max_size=25),
+        st.lists(st.sampled_from(_ADDRESS_PARTS), max_size=30).map("".join),
+    ),
+    st.sampled_from([*_SMALL_PATH_SPECS, MaskSpec("suppress"), MaskSpec("suppress", replacement="已屏蔽")]),
+)
+def test_a_record_is_masked_exactly_as_its_one_row_table(value: str | None, spec: MaskSpec) -> None:
+    """A lookup's answer is masked as a record (Python strings where the method has a one-value
+    function, whitespace at either end included); it must be what the table path gives."""
+    table = pa.table({"v": pa.array([value], pa.string()), "other": pa.array([1])})
+    expected = apply_mask(table, {"v": spec}).to_pylist()[0]
+    assert mask_record({"v": value, "other": 1}, {"v": spec}, {"v": pa.string(), "other": pa.int64()}) == expected
+
+
+def test_a_record_of_other_types_is_masked_by_the_methods_themselves() -> None:
+    table = pa.table({"born": pa.array([dt.date(1990, 5, 17)]), "income": pa.array([12345.678])})
+    plan = {"born": MaskSpec("date", granularity="year"), "income": MaskSpec("round", digits=1)}
+    types = {"born": pa.date32(), "income": pa.float64()}
+    record = {"born": dt.date(1990, 5, 17), "income": 12345.678}
+    assert mask_record(record, plan, types) == apply_mask(table, plan).to_pylist()[0]
+    with pytest.raises(Invalid):
+        mask_record(record, {"missing": MaskSpec("suppress")}, types)

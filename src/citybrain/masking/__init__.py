@@ -12,6 +12,7 @@ from citybrain.masking.methods import (
     consumer_key,
     mask_batches,
     mask_column,
+    mask_record,
 )
 from citybrain.masking.policy import (
     ELEMENT_DEFAULTS,
@@ -34,4 +35,5 @@ __all__ = [
     "effective_plan",
     "mask_batches",
     "mask_column",
+    "mask_record",
 ]

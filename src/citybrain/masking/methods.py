@@ -65,6 +65,8 @@ PARALLEL_MIN_CELLS = 50_000
 #: and the dozen Arrow kernel calls of the vectorised form cost more than the row itself. Both forms
 #: give the same answers (``tests/masking`` proves it on generated text).
 SMALL_ROWS = 16
+#: what a method's one-value function answers for a value it leaves to the Arrow function
+BY_ARROW = object()
 
 #: Lower bound on master-key length: HMAC-SM3 keys shorter than this are guessable.
 MIN_KEY_BYTES = 16
@@ -89,6 +91,9 @@ class Method:
     func: Callable[[pa.ChunkedArray, Mapping[str, Any], _Context], pa.ChunkedArray]
     params: Mapping[str, _Param]
     needs_key: bool = False
+    #: the same method on one text value (for :func:`mask_record`), or :data:`BY_ARROW` where that value
+    #: must go through ``func``; None: every value goes through ``func``
+    one: Callable[[str, Mapping[str, Any]], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,27 @@ def _name(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Chunk
         return _mask_chars(chunk, keep, 0, char=p["char"], min_masked=1, stars=p["stars"])
 
     return _per_chunk(arr, one, arr.type)
+
+
+def _mask_one(value: str, p: Mapping[str, Any]) -> str:
+    prefixes = p["only_prefixes"]
+    if prefixes and not value.startswith(tuple(prefixes)):
+        return value
+    return _mask_text(value, p["keep_first"], p["keep_last"], p["char"], p["min_masked"], p["stars"])
+
+
+def _name_one(value: str, p: Mapping[str, Any]) -> object:
+    return _name_text(value, p) if _untrimmed(value) else BY_ARROW
+
+
+def _address_one(value: str, p: Mapping[str, Any]) -> object:
+    return _address_text(value, p["fallback"] == "district") if _untrimmed(value) else BY_ARROW
+
+
+def _untrimmed(value: str) -> bool:
+    # Python's whitespace is a superset of what Arrow's utf8_trim_whitespace removes, so a value Python
+    # would not trim is left as it is by the Arrow method too; any other value goes the Arrow way
+    return value == value.strip()
 
 
 def _name_text(value: str, p: Mapping[str, Any]) -> str:
@@ -674,12 +700,14 @@ METHODS: dict[str, Method] = {
                 "stars": _p(None, *_INT, doc="整数或 null"),
                 "only_prefixes": _p((), tuple, doc="字符串列表"),
             },
+            one=_mask_one,
         ),
         Method(
             "name",
             "遮蔽",
             _name,
             {"char": _p("*", str, doc="单个字符"), "stars": _p(None, *_INT, doc="整数")},
+            one=_name_one,
         ),
         Method(
             "email",
@@ -700,7 +728,9 @@ METHODS: dict[str, Method] = {
             _bucket,
             {"width": _p(None, *_NUM, doc="正数"), "origin": _p(0, *_NUM, doc="数值")},
         ),
-        Method("address", "泛化", _address, {"fallback": _p("district", str, doc="district 或 null")}),
+        Method(
+            "address", "泛化", _address, {"fallback": _p("district", str, doc="district 或 null")}, one=_address_one
+        ),
         Method("round", "泛化", _round, {"digits": _p(3, *_INT, doc="整数")}),
         Method(
             "truncate",
@@ -749,16 +779,7 @@ def apply_mask(
     ``key`` is the platform master key (only needed when the plan pseudonymises) and ``consumer_id``
     the 数据使用方 the tokens are made for. Everything is checked before any work is done. Columns (and
     slices of long ones) are masked in parallel threads: Arrow kernels release the GIL."""
-    missing = [name for name in plan if name not in table.column_names]
-    if missing:
-        raise Invalid(f"脱敏规则指向不存在的字段：{'、'.join(missing)}", details={"fields": missing})
-    keyed = [name for name, spec in plan.items() if METHODS[spec.method].needs_key]
-    if keyed:
-        if key is None:
-            raise Invalid(f"字段 {'、'.join(keyed)} 需假名化，但未提供平台主密钥", details={"fields": keyed})
-        _check_key(key)
-        if not consumer_id:
-            raise Invalid(f"字段 {'、'.join(keyed)} 需假名化，但未指定数据使用方", details={"fields": keyed})
+    _check_plan(table.column_names, plan, consumer_id, key)
     if not plan:
         return table
 
@@ -791,6 +812,48 @@ def apply_mask(
         old = table.schema.field(index)
         table = table.set_column(index, pa.field(name, column.type, True, old.metadata), column)
     return table
+
+
+def _check_plan(names: Iterable[str], plan: Mapping[str, MaskSpec], consumer_id: str | None, key: bytes | None) -> None:
+    present = set(names)
+    missing = [name for name in plan if name not in present]
+    if missing:
+        raise Invalid(f"脱敏规则指向不存在的字段：{'、'.join(missing)}", details={"fields": missing})
+    keyed = [name for name, spec in plan.items() if METHODS[spec.method].needs_key]
+    if keyed:
+        if key is None:
+            raise Invalid(f"字段 {'、'.join(keyed)} 需假名化，但未提供平台主密钥", details={"fields": keyed})
+        _check_key(key)
+        if not consumer_id:
+            raise Invalid(f"字段 {'、'.join(keyed)} 需假名化，但未指定数据使用方", details={"fields": keyed})
+
+
+def mask_record(
+    record: Mapping[str, Any],
+    plan: Mapping[str, MaskSpec],
+    types: Mapping[str, pa.DataType],
+    consumer_id: str | None = None,
+    key: bytes | None = None,
+) -> dict[str, Any]:
+    """:func:`apply_mask` for one record (a lookup's answer), with the same result.
+
+    ``types`` are the fields' Arrow types. A text value whose method has a one-value function is masked
+    in Python; any other value is masked as a one-row column, by the method itself."""
+    _check_plan(record, plan, consumer_id, key)
+    out = dict(record)
+    for name, spec in plan.items():
+        value = record[name]
+        method = METHODS[spec.method]
+        if value is None:
+            continue  # every method keeps a null null
+        if method.one is not None and isinstance(value, str):
+            masked = method.one(value, spec.options())
+            if masked is not BY_ARROW:
+                out[name] = masked
+                continue
+        column = pa.array([value], types.get(name))
+        out[name] = mask_column(column, spec, column=name, consumer_id=consumer_id, key=key)[0].as_py()
+    return out
 
 
 def mask_batches(

@@ -36,7 +36,7 @@ from citybrain.catalog.models import Resource
 from citybrain.db import Database, new_id, utcnow
 from citybrain.errors import CityBrainError, Invalid, NotAuthorized, NotFound, RateLimited
 from citybrain.lake.store import Lake
-from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches
+from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches, mask_record
 from citybrain.settings import Settings
 from citybrain.share import anomalies, lookup, ratelimit
 from citybrain.share.models import AccessMode, ExportStatus, ShareCall, ShareExport, ShareGrant
@@ -289,7 +289,14 @@ class _Source:
             resource = ctx.session.get(Resource, grant.resource_id)
             pk = list(resource.primary_key or []) if resource else []
         self.pk = [c for c in pk if c in self.columns]
-        self.con = lookup.cursor()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        # opened on first use: a lookup through the key index never needs DuckDB
+        if self._con is None:
+            self._con = lookup.cursor()
+        return self._con
 
     def select(self, fields: list[str]) -> list[str]:
         return [f for f in fields if f in self.columns]
@@ -301,7 +308,8 @@ class _Source:
             raise Invalid(f"查询条件无效：{exc}", details={}) from exc
 
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
 
 
 def _plan(ctx: Context, grant: ShareGrant, columns: list[str]) -> tuple[dict[str, MaskSpec], bytes | None]:
@@ -315,6 +323,12 @@ def _masked(ctx: Context, grant: ShareGrant, table: pa.Table) -> pa.Table:
     return apply_mask(table, plan, consumer_id=grant.consumer_dept_id, key=key)
 
 
+def _masked_record(ctx: Context, grant: ShareGrant, schema: pa.Schema, record: dict[str, Any]) -> dict[str, Any]:
+    plan, key = _plan(ctx, grant, list(record))
+    types = {f.name: f.type for f in schema}
+    return mask_record(record, plan, types, consumer_id=grant.consumer_dept_id, key=key)
+
+
 def _select_list(columns: list[str]) -> str:
     return ", ".join(_ident(c) for c in columns)
 
@@ -322,22 +336,25 @@ def _select_list(columns: list[str]) -> str:
 # -- actions ---------------------------------------------------------------------------------------
 
 
-def _by_key(ctx: Context, grant: ShareGrant, src: _Source, cols: list[str], key: dict[str, str]) -> pa.Table:
-    """The row with this key within the grant's rows (zero or one), through the version's key index
-    when it has one, else by scanning its Parquet files."""
+def _by_key(
+    ctx: Context, grant: ShareGrant, src: _Source, cols: list[str], key: dict[str, str]
+) -> tuple[list[dict[str, Any]], pa.Schema]:
+    """The row with this key within the grant's rows (zero or one), and the columns' Arrow types,
+    through the version's key index when it has one, else by scanning its Parquet files."""
     index = lookup.key_index(ctx.settings, src.info, src.pk)
     if index is not None:
         # the same scope SQL as the scan's, on the same text forms of the values: the same rows pass
         scope, params = _where(grant, {}, src.columns)
         try:
-            return index.rows(cols, scope, params, lookup.key_value([key[c] for c in src.pk]))
+            return index.rows(cols, scope, params, lookup.key_value([key[c] for c in src.pk])), index.schema
         except lookup.IndexClosed:
             pass  # this version's files are still there: scan them
         except sqlite3.Error as exc:
             raise Invalid(f"查询条件无效：{exc}", details={}) from exc
     where, params = _where(grant, key, src.columns)
     scan = src.sql(f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where} LIMIT 2", params)
-    return scan.to_arrow_table()
+    table = scan.to_arrow_table()
+    return table.to_pylist(), table.schema
 
 
 @action("share_index_build")
@@ -401,10 +418,10 @@ def share_lookup(
                 )
             cols = src.select(fields)
             guard.release()
-            table = _by_key(ctx, grant, src, cols, {k: str(v) for k, v in values.items()})
+            found, schema = _by_key(ctx, grant, src, cols, {k: str(v) for k, v in values.items()})
         finally:
             src.close()
-        row = _masked(ctx, grant, table.slice(0, 1)).to_pylist()[0] if table.num_rows else None
+        row = _masked_record(ctx, grant, schema, found[0]) if found else None
     except CityBrainError as exc:
         guard.deny(exc)
     if row is None:

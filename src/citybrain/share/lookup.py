@@ -123,18 +123,24 @@ class KeyIndex:
         blob = self._con.execute("SELECT schema FROM __schema").fetchone()[0]
         self.schema: pa.Schema = pa.ipc.read_schema(pa.py_buffer(blob))
 
-    def rows(self, columns: list[str], scope: str, params: list[Any], key: str) -> pa.Table:
-        """The rows whose key is ``key`` and that satisfy the ``scope`` SQL, as the version's types."""
+    def rows(self, columns: list[str], scope: str, params: list[Any], key: str) -> list[dict[str, Any]]:
+        """The rows whose key is ``key`` and that satisfy the ``scope`` SQL, their values in the version's
+        types (as ``to_pylist`` of the version's Arrow rows gives them)."""
         names = ", ".join(_quote(c) for c in columns)
         query = f"SELECT {names} FROM t WHERE {KEY_COLUMN} = ? AND ({scope})"
         with self._turn:
             if self._closed:
                 raise IndexClosed(self.path.name)
             found = self._con.execute(query, [key, *params]).fetchall()
-        text = pa.table(
-            {c: pa.array([row[i] for row in found], pa.string()) for i, c in enumerate(columns)},
-        )
-        return text.cast(pa.schema([self.schema.field(c) for c in columns]))
+        if not found:
+            return []
+        # text columns are taken as they are; only the others are cast back from their text form
+        values: dict[str, list[Any]] = {}
+        for i, c in enumerate(columns):
+            text = [row[i] for row in found]
+            kind = self.schema.field(c).type
+            values[c] = text if kind == pa.string() else pa.array(text, pa.string()).cast(kind).to_pylist()
+        return [{c: values[c][n] for c in columns} for n in range(len(found))]
 
     def close(self) -> None:
         with self._turn:
