@@ -168,8 +168,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         timeout = 30.0
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": timeout})
         engine = create_engine(url, **kwargs)
-        database = url.removeprefix("sqlite:///").split("?", 1)[0]
-        in_memory = url in ("sqlite://", "sqlite:///:memory:") or not database or database == ":memory:"
+        database = engine.url.database
+        in_memory = not database or database == ":memory:"
         turns = _WriteTurns(timeout, None if in_memory else Path(database + ".turns"))
 
         @event.listens_for(engine, "connect")

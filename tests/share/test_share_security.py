@@ -303,8 +303,8 @@ def test_concurrent_lookups_share_a_bounded_set_of_threads(client, run, world, s
     assert sorted(r for r in audited if r.startswith("req-")) == sorted(f"req-{key}" for key in keys)
 
 
-def test_lookups_and_verifications_still_note_the_tokens_use(client, run, world, db) -> None:
-    """Their first transaction only reads, so the token's ``last_used_at`` is written with the call's
+def test_a_lookup_still_notes_the_tokens_use(client, run, world, db) -> None:
+    """Its first transaction only reads, so the token's ``last_used_at`` is written with the call's
     usage row and audit entry instead."""
     from citybrain.auth.models import ApiToken
 

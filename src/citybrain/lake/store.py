@@ -214,9 +214,7 @@ class Lake:
 
     def files(self, resource_key: str, version: int | None = None) -> list[Path]:
         """The Parquet parts of a version, in order."""
-        info = self._resolve(resource_key, version)
-        vdir = self._key_dir(resource_key) / info.name
-        return [vdir / f["name"] for f in info.files]
+        return self.parts(self._resolve(resource_key, version))
 
     def parts(self, info: VersionInfo) -> list[Path]:
         """:meth:`files` of a version already resolved (no second look at the pointer)."""

@@ -511,7 +511,9 @@ def _township_text(value: str | None) -> str | None:
 
 _ROAD_RE = re.compile(ADDRESS_ROAD)
 _COUNTY_RE = re.compile(ADDRESS_COUNTY)
-_ROAD_OR_NUMBER_RE = re.compile("[路号]")
+#: a township cut holding a road or a 门牌号 is not one ("龙锦路12幢乡村小院")
+_ROAD_OR_NUMBER = "[路号]"
+_ROAD_OR_NUMBER_RE = re.compile(_ROAD_OR_NUMBER)
 
 
 def _address_text(value: str | None, fallback: bool) -> str | None:
@@ -568,7 +570,9 @@ def _address(arr: pa.ChunkedArray, p: Mapping[str, Any], ctx: _Context) -> pa.Ch
             return pa.array([_address_text(v, fallback) for v in stripped.to_pylist()], stripped.type)
         township = _township(stripped)
         # "龙锦路12幢乡村小院": the token sits after a road and number, not a township
-        township = pc.if_else(pc.match_substring_regex(township, "[路号]"), pa.scalar(None, chunk.type), township)
+        township = pc.if_else(
+            pc.match_substring_regex(township, _ROAD_OR_NUMBER), pa.scalar(None, chunk.type), township
+        )
         need = pc.and_(pc.is_null(township), pc.is_valid(stripped))
         if not pc.any(need).as_py():
             return township

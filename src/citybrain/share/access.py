@@ -77,7 +77,6 @@ class _Guard:
         self.resource: Resource | None = None
         self.fields: list[str] | None = None
         self.version: int | None = None
-        self._resource: Resource | None = None
 
     # -- before --------------------------------------------------------------------------------
     def find(self, grant_id: str | None) -> ShareGrant | None:
@@ -90,10 +89,10 @@ class _Guard:
             return None
         # no FOR UPDATE: it would order the grant's row lock before the audit chain's lock while a
         # revocation takes them the other way round; concurrent calls may overshoot the limit by a few
-        # the grant with its resource in one query; check() then finds the resource in the identity map
+        # the grant with its resource in one query; held here (the session holds loaded rows only
+        # weakly), check() then finds the resource in the identity map instead of querying again
         found = ctx.session.execute(_GRANT_AND_RESOURCE, {"grant": grant_id}).first()
-        self.grant = found[0] if found else None
-        self._resource = found[1] if found else None
+        self.grant, self.resource = found if found else (None, None)
         return self.grant
 
     def _token_grant_id(self) -> str | None:
@@ -123,9 +122,7 @@ class _Guard:
             raise NotAuthorized(
                 f"该授权不允许{names[self.mode.value]}", details={"grant": grant.id, "modes": grant.modes}
             )
-        resource = self._resource if grant is self.grant else None
-        if resource is None or resource.id != grant.resource_id:
-            resource = ctx.session.get(Resource, grant.resource_id)
+        resource = ctx.session.get(Resource, grant.resource_id)
         if resource is None or resource.status != "active":
             raise NotAuthorized("数据资源已停用，授权不可用", details={"grant": grant.id})
         self.resource = resource
