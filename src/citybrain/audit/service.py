@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from citybrain.audit.models import AuditEvent
 from citybrain.auth.actor import Actor
-from citybrain.db import utcnow
+from citybrain.db import Direct, utcnow
 
 #: any constant works; it names the lock that serialises appends to the chain on PostgreSQL
 _PG_LOCK_KEY = 72450001
@@ -94,17 +94,16 @@ def record(
     event.hash = entry_hash(prev, payload)
     # a plain INSERT rather than a unit-of-work flush: the row is known in full, and every microsecond
     # here is spent holding the chain's lock
-    session.execute(_INSERT, {**payload, "prev_hash": prev, "hash": event.hash})
+    _INSERT.execute(session, {**payload, "prev_hash": prev, "hash": event.hash})
     # the object becomes the session's copy of that row, as if it had been loaded
     make_transient_to_detached(event)
     session.add(event)
     return event
 
 
-_INSERT = insert(AuditEvent.__table__)
-_HEAD = (
-    select(AuditEvent.__table__.c.seq, AuditEvent.__table__.c.hash).order_by(AuditEvent.__table__.c.seq.desc()).limit(1)
-)
+# run on the driver's cursor (see Direct): every audited call appends, holding the chain's lock
+_INSERT = Direct(insert(AuditEvent.__table__))
+_HEAD = Direct(text("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"))
 
 #: the lock, then the chain head, in one round trip: two statements of one simple query, each with its
 #: own snapshot, so the head is read after the lock is granted and is the committed one
@@ -119,8 +118,8 @@ def _lock_chain_head(session: Session) -> tuple[int, str] | None:
     SQLite needs no lock: its writers are serialised at BEGIN IMMEDIATE (see ``citybrain.db``)."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        row = connection.execute(_HEAD).first()
-        return (row[0], row[1]) if row is not None else None
+        rows = _HEAD.rows(session, {})
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute(_PG_LOCK_AND_HEAD)
         cursor.nextset()

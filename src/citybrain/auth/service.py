@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from citybrain.actions import Context, action
 from citybrain.audit.service import AuditEntry, record, record_ctx
@@ -16,7 +18,7 @@ from citybrain.auth.models import ApiToken, User, UserSession
 from citybrain.auth.passwords import hash_password, needs_rehash, verify_password
 from citybrain.auth.rules import Role
 from citybrain.auth.schemas import TokenCreate, UserCreate, UserUpdate
-from citybrain.db import utcnow
+from citybrain.db import Direct, utcnow
 from citybrain.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from citybrain.org.service import get_department
 
@@ -271,44 +273,65 @@ def token_revoke(ctx: Context, token_id: str) -> ApiToken:
     return token
 
 
-def touch_token(token: ApiToken, now: datetime | None = None) -> None:
+@dataclass(frozen=True)
+class TokenUse:
+    """The token that authenticated a call, as far as the call needs it (kept in ``session.info``)."""
+
+    id: str
+    grant_id: str | None
+    last_used_at: datetime | None
+
+
+def touch_token(session: Session, token: TokenUse, now: datetime | None = None) -> None:
     """Note that the token was used (``last_used_at``), at most once a minute: it is advisory, and
     once a minute keeps hot paths write-free."""
     now = now or utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
+        _TOUCH.execute(session, {"id": token.id, "now": now})
 
 
-_TOKEN_AND_USER = (
-    select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == bindparam("hash"))
-)
+_T, _U = ApiToken.__table__.c, User.__table__.c
+# the token and its user in one query, run on the driver (see Direct): this runs before every API call
+_TOKEN_AND_USER = Direct(
+    select(
+        _T.id, _T.prefix, _T.scopes, _T.grant_id, _T.expires_at, _T.revoked_at, _T.last_used_at,
+        _U.id, _U.username, _U.dept_id, _U.roles, _U.divisions, _U.is_active,
+    )
+    .join_from(ApiToken.__table__, User.__table__, _U.id == _T.user_id)
+    .where(_T.token_hash == bindparam("hash"))
+)  # fmt: skip
+_TOUCH = Direct(update(ApiToken.__table__).where(_T.id == bindparam("id")).values(last_used_at=bindparam("now")))
 
 
-def actor_from_token(session: object, secret: str, *, touch: bool = True) -> Actor:
+def actor_from_token(session: Session, secret: str, *, touch: bool = True) -> Actor:
     """Resolve a bearer token; raise NotAuthenticated with the reason when it cannot be used.
 
     ``touch=False`` leaves noting the token's use to the caller (:func:`touch_token`), for a
     transaction that must not write."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    # the token and its user in one query: this runs before every API call
-    found = session.execute(_TOKEN_AND_USER, {"hash": _hash_token(secret)}).first()
-    if found is None:
+    found = _TOKEN_AND_USER.rows(session, {"hash": _hash_token(secret)})
+    if not found:
         raise NotAuthenticated("令牌无效")
-    token, user = found
+    token_id, prefix, scopes, grant_id, expires_at, revoked_at, last_used_at = found[0][:7]
+    user_id, username, dept_id, roles, divisions, is_active = found[0][7:]
     now = utcnow()
-    if token.revoked_at is not None:
-        raise NotAuthenticated("令牌已吊销", details={"token": token.prefix})
-    if token.expires_at <= now:
-        raise NotAuthenticated(
-            "令牌已过期", details={"token": token.prefix, "expired_at": token.expires_at.isoformat()}
-        )
-    if not user.is_active:
+    if revoked_at is not None:
+        raise NotAuthenticated("令牌已吊销", details={"token": prefix})
+    if expires_at <= now:
+        raise NotAuthenticated("令牌已过期", details={"token": prefix, "expired_at": expires_at.isoformat()})
+    if not is_active:
         raise NotAuthenticated("令牌所属用户已停用")
+    token = TokenUse(token_id, grant_id, last_used_at)
     if touch:
-        touch_token(token, now)
-    # the session holds loaded rows only weakly: kept here, the token the call's checks ask for again
-    # (its grant, by primary key) comes from the identity map instead of another query
+        touch_token(session, token, now)
+    # what the call's checks ask of the token again (its grant) is read from here, not queried
     session.info["auth_token"] = token
-    return actor_for_user(user, scopes=frozenset(token.scopes), token_id=token.id)
+    return Actor(
+        kind="token",
+        user_id=user_id,
+        username=username,
+        dept_id=dept_id,
+        roles=frozenset(Role(r) for r in roles),
+        scopes=frozenset(scopes),
+        token_id=token_id,
+        divisions=frozenset(divisions or ()),
+    )

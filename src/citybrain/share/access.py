@@ -33,7 +33,7 @@ from citybrain.audit.service import AuditEntry, record, record_ctx
 from citybrain.auth.actor import Actor
 from citybrain.auth.models import ApiToken
 from citybrain.catalog.models import Resource
-from citybrain.db import Database, new_id, utcnow
+from citybrain.db import Database, Direct, new_id, utcnow
 from citybrain.errors import CityBrainError, Invalid, NotAuthorized, NotFound, RateLimited
 from citybrain.lake.store import Lake
 from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches, mask_record
@@ -59,7 +59,7 @@ _GRANT_AND_RESOURCE = (
     .outerjoin(Resource, Resource.id == ShareGrant.resource_id)
     .where(ShareGrant.id == bindparam("grant"))
 )
-_INSERT_CALL = insert(ShareCall.__table__)
+_INSERT_CALL = Direct(insert(ShareCall.__table__))
 
 
 def _ident(name: str) -> str:
@@ -98,7 +98,10 @@ class _Guard:
     def _token_grant_id(self) -> str | None:
         if not self.ctx.actor.token_id:
             return None
-        # by primary key: the token that authenticated this call is already in the session, no query
+        # the token that authenticated this call, as actor_from_token left it: no second query
+        used = self.ctx.session.info.get("auth_token")
+        if used is not None and used.id == self.ctx.actor.token_id:
+            return used.grant_id
         token = self.ctx.session.get(ApiToken, self.ctx.actor.token_id)
         return token.grant_id if token else None
 
@@ -193,9 +196,9 @@ class _Guard:
             "hit": hit,
             "at": now,
         }
-        # a plain INSERT: nothing reads the row back in this call, and a unit-of-work flush costs
-        # several times the statement
-        self.ctx.session.execute(_INSERT_CALL, call)
+        # a plain INSERT on the driver: nothing reads the row back in this call, and a unit-of-work
+        # flush costs several times the statement
+        _INSERT_CALL.execute(self.ctx.session, call)
         ratelimit.count_call(self.ctx.session, grant.id, now)
         record_ctx(self.ctx, self._entry("ok", rows, details))
         anomalies.after_call(self.ctx, grant, self.mode, hit=hit, rows=rows)

@@ -113,7 +113,7 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T]) -> T:
             result = work(ctx)
             token = ctx.session.info.get("auth_token")
             if token is not None:
-                touch_token(token)  # in the unit of work's last transaction, which writes anyway
+                touch_token(ctx.session, token)  # in the unit of work's last transaction, which writes anyway
             return result
 
     return await anyio.to_thread.run_sync(run, limiter=_access_limiter(request))
