@@ -39,7 +39,7 @@ from citybrain.lake.store import Lake
 from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches, mask_record
 from citybrain.settings import Settings
 from citybrain.share import anomalies, lookup, ratelimit
-from citybrain.share.models import AccessMode, ExportStatus, ShareCall, ShareExport, ShareGrant
+from citybrain.share.models import AccessMode, AnyGrant, ExportStatus, GrantRow, ShareCall, ShareExport, ShareGrant
 from citybrain.share.schemas import ExportIn, ExportPublic, QueryIn, RowCondition, VerifyIn
 from citybrain.share.service import grant_usable_reason
 
@@ -54,10 +54,11 @@ MASKING_KEY = "masking"
 
 
 # built once: these run on every call
-_GRANT_AND_RESOURCE = (
-    select(ShareGrant, Resource)
-    .outerjoin(Resource, Resource.id == ShareGrant.resource_id)
-    .where(ShareGrant.id == bindparam("grant"))
+_G = ShareGrant.__table__
+_GRANT_AND_RESOURCE = Direct(
+    select(*[_G.c[name] for name in GrantRow.grant_columns()], Resource.__table__.c.status)
+    .outerjoin_from(_G, Resource.__table__, Resource.__table__.c.id == _G.c.resource_id)
+    .where(_G.c.id == bindparam("grant"))
 )
 _INSERT_CALL = Direct(insert(ShareCall.__table__))
 
@@ -73,13 +74,12 @@ class _Guard:
         self.ctx = ctx
         self.name = name
         self.mode = mode
-        self.grant: ShareGrant | None = None
-        self.resource: Resource | None = None
+        self.grant: AnyGrant | None = None
         self.fields: list[str] | None = None
         self.version: int | None = None
 
     # -- before --------------------------------------------------------------------------------
-    def find(self, grant_id: str | None) -> ShareGrant | None:
+    def find(self, grant_id: str | None) -> GrantRow | None:
         """The grant named, or the token's own grant for ``None``/``-``; None when there is none."""
         ctx = self.ctx
         bound = self._token_grant_id()
@@ -88,12 +88,11 @@ class _Guard:
         if not grant_id:
             return None
         # no FOR UPDATE: it would order the grant's row lock before the audit chain's lock while a
-        # revocation takes them the other way round; concurrent calls may overshoot the limit by a few
-        # the grant with its resource in one query; held here (the session holds loaded rows only
-        # weakly), check() then finds the resource in the identity map instead of querying again
-        found = ctx.session.execute(_GRANT_AND_RESOURCE, {"grant": grant_id}).first()
-        self.grant, self.resource = found if found else (None, None)
-        return self.grant
+        # revocation takes them the other way round; concurrent calls may overshoot the limit by a few.
+        # The grant with its resource's status in one statement, on the driver: the call only reads it
+        found = _GRANT_AND_RESOURCE.rows(ctx.session, {"grant": grant_id})
+        grant = self.grant = GrantRow(*found[0]) if found else None
+        return grant
 
     def _token_grant_id(self) -> str | None:
         if not self.ctx.actor.token_id:
@@ -105,7 +104,7 @@ class _Guard:
         token = self.ctx.session.get(ApiToken, self.ctx.actor.token_id)
         return token.grant_id if token else None
 
-    def check(self, grant: ShareGrant | None) -> ShareGrant:
+    def check(self, grant: AnyGrant | None) -> AnyGrant:
         """Everything but the policy (the action asks it itself, before calling this)."""
         ctx = self.ctx
         if grant is None:
@@ -125,10 +124,13 @@ class _Guard:
             raise NotAuthorized(
                 f"该授权不允许{names[self.mode.value]}", details={"grant": grant.id, "modes": grant.modes}
             )
-        resource = ctx.session.get(Resource, grant.resource_id)
-        if resource is None or resource.status != "active":
+        if isinstance(grant, GrantRow):
+            resource_status = grant.resource_status
+        else:
+            resource = ctx.session.get(Resource, grant.resource_id)
+            resource_status = resource.status if resource else None
+        if resource_status != "active":
             raise NotAuthorized("数据资源已停用，授权不可用", details={"grant": grant.id})
-        self.resource = resource
         used = ratelimit.recent_calls(ctx.session, grant.id, utcnow())
         if used >= grant.rate_limit:
             raise RateLimited(
@@ -244,7 +246,7 @@ def _lake(ctx: Context) -> Lake:
     return lookup.lake(ctx.settings)
 
 
-def _where(grant: ShareGrant, filters: dict[str, Any], columns: set[str]) -> tuple[str, list[Any]]:
+def _where(grant: AnyGrant, filters: dict[str, Any], columns: set[str]) -> tuple[str, list[Any]]:
     """The grant's row scope AND the caller's equality filters, as SQL with ``?`` parameters."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -277,7 +279,7 @@ def _where(grant: ShareGrant, filters: dict[str, Any], columns: set[str]) -> tup
 class _Source:
     """One lake version of the grant's resource, opened in DuckDB."""
 
-    def __init__(self, ctx: Context, grant: ShareGrant, version: int | None) -> None:
+    def __init__(self, ctx: Context, grant: AnyGrant, version: int | None) -> None:
         lake = _lake(ctx)
         self.info = lake.current(grant.resource_key) if version is None else lake.version(grant.resource_key, version)
         if self.info is None:
@@ -312,18 +314,18 @@ class _Source:
             self._con.close()
 
 
-def _plan(ctx: Context, grant: ShareGrant, columns: list[str]) -> tuple[dict[str, MaskSpec], bytes | None]:
+def _plan(ctx: Context, grant: AnyGrant, columns: list[str]) -> tuple[dict[str, MaskSpec], bytes | None]:
     plan = {name: MaskSpec.from_dict(spec) for name, spec in grant.masking.items() if name in columns}
     keyed = any(METHODS[s.method].needs_key for s in plan.values())
     return plan, (ctx.settings.secret(MASKING_KEY) if keyed else None)
 
 
-def _masked(ctx: Context, grant: ShareGrant, table: pa.Table) -> pa.Table:
+def _masked(ctx: Context, grant: AnyGrant, table: pa.Table) -> pa.Table:
     plan, key = _plan(ctx, grant, table.column_names)
     return apply_mask(table, plan, consumer_id=grant.consumer_dept_id, key=key)
 
 
-def _masked_record(ctx: Context, grant: ShareGrant, schema: pa.Schema, record: dict[str, Any]) -> dict[str, Any]:
+def _masked_record(ctx: Context, grant: AnyGrant, schema: pa.Schema, record: dict[str, Any]) -> dict[str, Any]:
     plan, key = _plan(ctx, grant, list(record))
     types = {f.name: f.type for f in schema}
     return mask_record(record, plan, types, consumer_id=grant.consumer_dept_id, key=key)
@@ -337,7 +339,7 @@ def _select_list(columns: list[str]) -> str:
 
 
 def _by_key(
-    ctx: Context, grant: ShareGrant, src: _Source, cols: list[str], key: dict[str, str]
+    ctx: Context, grant: AnyGrant, src: _Source, cols: list[str], key: dict[str, str]
 ) -> tuple[list[dict[str, Any]], pa.Schema]:
     """The row with this key within the grant's rows (zero or one), and the columns' Arrow types,
     through the version's key index when it has one, else by scanning its Parquet files."""

@@ -29,7 +29,7 @@ from citybrain.auth.rules import Role
 from citybrain.db import utcnow
 from citybrain.errors import Invalid, NotFound
 from citybrain.settings import Settings, get_settings
-from citybrain.share.models import AccessMode, ShareAlert, ShareCall, ShareExport, ShareGrant
+from citybrain.share.models import AccessMode, AnyGrant, ShareAlert, ShareCall, ShareExport
 from citybrain.share.schemas import AlertPublic
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -40,7 +40,7 @@ def clock() -> datetime:
     return utcnow()
 
 
-def _raise(ctx: Context, grant: ShareGrant, kind: str, message: str, details: dict[str, Any]) -> ShareAlert | None:
+def _raise(ctx: Context, grant: AnyGrant, kind: str, message: str, details: dict[str, Any]) -> ShareAlert | None:
     now = clock()
     recent = ctx.session.scalar(
         select(ShareAlert.id).where(
@@ -77,7 +77,7 @@ def _raise(ctx: Context, grant: ShareGrant, kind: str, message: str, details: di
     return alert
 
 
-def _rows_between(ctx: Context, grant: ShareGrant, start: datetime, end: datetime) -> int:
+def _rows_between(ctx: Context, grant: AnyGrant, start: datetime, end: datetime) -> int:
     return int(
         ctx.session.scalar(
             select(func.coalesce(func.sum(ShareCall.rows), 0)).where(
@@ -96,7 +96,7 @@ _volume_seen: dict[str, tuple[datetime, tuple[Any, ...], int, float]] = {}
 VOLUME_RECHECK = timedelta(seconds=10)
 
 
-def check_volume(ctx: Context, grant: ShareGrant, rows: int | None = None) -> ShareAlert | None:
+def check_volume(ctx: Context, grant: AnyGrant, rows: int | None = None) -> ShareAlert | None:
     """``rows``: what the call just added (None: unknown, check in full)."""
     cfg = ctx.settings
     now = clock()
@@ -141,7 +141,7 @@ def check_volume(ctx: Context, grant: ShareGrant, rows: int | None = None) -> Sh
     )
 
 
-def check_enumeration(ctx: Context, grant: ShareGrant) -> ShareAlert | None:
+def check_enumeration(ctx: Context, grant: AnyGrant) -> ShareAlert | None:
     cfg = ctx.settings
     now = clock()
     minutes = cfg.share_enum_window_minutes
@@ -171,7 +171,7 @@ def is_off_hours(at: datetime, settings: Settings | None = None) -> bool:
 
 
 def after_call(
-    ctx: Context, grant: ShareGrant, mode: AccessMode, hit: bool | None = None, rows: int | None = None
+    ctx: Context, grant: AnyGrant, mode: AccessMode, hit: bool | None = None, rows: int | None = None
 ) -> None:
     check_volume(ctx, grant, rows)
     # only a miss can make the window look like enumeration (a hit lowers its miss ratio), so a hit skips
@@ -180,7 +180,7 @@ def after_call(
         check_enumeration(ctx, grant)
 
 
-def after_export_start(ctx: Context, grant: ShareGrant, export: ShareExport) -> ShareAlert | None:
+def after_export_start(ctx: Context, grant: AnyGrant, export: ShareExport) -> ShareAlert | None:
     now = clock()
     if not is_off_hours(now, ctx.settings):
         return None

@@ -7,6 +7,7 @@ platform's own-department rules let that department's steward act on them; the c
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -124,6 +125,46 @@ class ShareGrant(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A grant as one access call reads it: the grant's columns and its resource's status, fetched in
+    one statement on the driver (see ``citybrain.share.access``). Read-only: a change to a grant goes
+    through :class:`ShareGrant`."""
+
+    id: str
+    request_id: str | None
+    resource_id: str
+    resource_key: str
+    dept_id: str
+    consumer_dept_id: str
+    consumer_user_id: str
+    fields: list[Any]
+    row_filter: list[Any]
+    modes: list[Any]
+    masking: dict[str, Any]
+    unmasked: list[Any]
+    purpose: str
+    expected_volume: int | None
+    rate_limit: int
+    status: str
+    token_id: str | None
+    expires_at: datetime
+    created_at: datetime
+    changed_at: datetime | None
+    reason: str | None
+    #: None when the resource no longer exists
+    resource_status: str | None
+
+    @classmethod
+    def grant_columns(cls) -> list[str]:
+        """The :class:`ShareGrant` columns, in this record's order."""
+        return [f.name for f in fields(cls) if f.name != "resource_status"]
+
+
+#: what the checks, the masking and the audit of an access call read a grant from
+AnyGrant = ShareGrant | GrantRow
 
 
 class ShareDemand(IdMixin, Base):

@@ -30,6 +30,7 @@ from citybrain.org.models import Department
 from citybrain.org.service import get_department
 from citybrain.share.models import (
     AccessMode,
+    AnyGrant,
     DemandStatus,
     GrantStatus,
     RequestStatus,
@@ -150,7 +151,7 @@ def request_public(session: Session, req: ShareRequest, names: dict[str, str] | 
     )
 
 
-def grant_usable_reason(grant: ShareGrant, now: datetime | None = None) -> str | None:
+def grant_usable_reason(grant: AnyGrant, now: datetime | None = None) -> str | None:
     """None when the grant may be used right now, else why not (Chinese)."""
     now = now or utcnow()
     if grant.status == GrantStatus.REVOKED:
