@@ -262,3 +262,22 @@ def test_a_lookup_holding_a_closed_index_scans_instead(run, world, settings, ind
         held.rows(["name"], "TRUE", [], "91320400MA0000001X")
     monkeypatch.setattr(lookup, "key_index", lambda *_: held)
     assert run(access.share_lookup, gid, "91320400MA0000001X", actor=world.consumer[1])["record"]["name"] == "公司1"
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (pa.date32(), ["2024-02-29", "1900-01-01", "0001-01-01", None]),
+        (pa.date32(), ["2024-02-29", "10000-01-01"]),  # past 9999: Python refuses, Arrow decides
+        (pa.int64(), ["0", "-9223372036854775808", "9223372036854775807", None]),
+        (pa.int32(), ["-2147483648", "2147483647"]),
+    ],
+)
+def test_values_parsed_from_text_are_what_arrows_cast_gives(kind: pa.DataType, text: list[str | None]) -> None:
+    try:
+        expected = pa.array(text, pa.string()).cast(kind).to_pylist()
+    except pa.ArrowInvalid:
+        with pytest.raises(pa.ArrowInvalid):
+            lookup._from_text(text, kind)
+        return
+    assert lookup._from_text(text, kind) == expected

@@ -195,17 +195,24 @@ class Lake:
         self.row_group_rows = row_group_rows
         self.compression = compression
         self._meta_cache: dict[Path, tuple[tuple[int, int, int], VersionInfo]] = {}
+        self._key_dirs: dict[str, Path] = {}
         self._recover_all()
 
     # --- paths ----------------------------------------------------------------------------------
 
     def _key_dir(self, resource_key: str) -> Path:
+        found = self._key_dirs.get(resource_key)  # asked on every read: cheaper than checking and joining
+        if found is not None:
+            return found
         if not _KEY.match(resource_key) or ".." in resource_key:
             raise Invalid(
                 f"资源标识 resource_key 不合法：{resource_key!r}（只能包含字母、汉字、数字、_ - .）",
                 details={"field": "resource_key", "value": resource_key},
             )
-        return self.root / resource_key
+        if len(self._key_dirs) >= _META_CACHE_SIZE:
+            self._key_dirs.clear()
+        found = self._key_dirs[resource_key] = self.root / resource_key
+        return found
 
     def version_dir(self, resource_key: str, version: int | None = None) -> Path:
         """Directory of a version (default: the current one)."""

@@ -17,6 +17,8 @@ methods of :mod:`citybrain.masking`.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -314,8 +316,15 @@ class _Source:
             self._con.close()
 
 
+@functools.lru_cache(maxsize=1024)
+def _specs(masking: str) -> tuple[tuple[str, MaskSpec], ...]:
+    # a grant's masking, checked once per distinct rule set rather than on every call
+    return tuple((name, MaskSpec.from_dict(spec)) for name, spec in json.loads(masking).items())
+
+
 def _plan(ctx: Context, grant: AnyGrant, columns: list[str]) -> tuple[dict[str, MaskSpec], bytes | None]:
-    plan = {name: MaskSpec.from_dict(spec) for name, spec in grant.masking.items() if name in columns}
+    specs = _specs(json.dumps(grant.masking, sort_keys=True, ensure_ascii=False))
+    plan = {name: spec for name, spec in specs if name in columns}
     keyed = any(METHODS[s.method].needs_key for s in plan.values())
     return plan, (ctx.settings.secret(MASKING_KEY) if keyed else None)
 

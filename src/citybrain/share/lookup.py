@@ -32,6 +32,7 @@ import logging
 import os
 import sqlite3
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ _indexes: dict[Path, KeyIndex] = {}
 _building: set[Path] = set()
 #: versions found to hold a column the index cannot keep exactly: always scanned
 _unindexable: set[Path] = set()
-_lakes: dict[Path, Lake] = {}
+_lakes: dict[Path, Lake] = {}  # by the lake directory, resolved
+_lakes_by_home: dict[Path, Lake] = {}  # by an absolute CITYBRAIN_HOME
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -74,17 +76,17 @@ def cursor() -> duckdb.DuckDBPyConnection:
 
 def lake(settings: Settings) -> Lake:
     """One :class:`Lake` per lake directory (creating one looks for interrupted writes to clean up)."""
-    named = Path(settings.lake_dir)
-    found = _lakes.get(named)  # a dict read is atomic; resolving the path costs syscalls on every call
+    found = _lakes_by_home.get(settings.home)  # a dict read is atomic; resolving the path costs syscalls
     if found is not None:
         return found
+    named = Path(settings.lake_dir)
     root = named.resolve()
     with _lock:
         found = _lakes.get(root)
         if found is None:
             found = _lakes[root] = Lake(root)
         if named.is_absolute():  # a relative name means another directory after a chdir
-            _lakes[named] = found
+            _lakes_by_home[settings.home] = found
         return found
 
 
@@ -103,7 +105,17 @@ def _index_dir(settings: Settings, resource_key: str) -> Path:
 
 
 def index_path(settings: Settings, resource_key: str, version: int) -> Path:
-    return _index_dir(settings, resource_key) / f"v{version:06d}.sqlite"
+    # asked on every lookup: joining paths costs more than the dict
+    named = (settings.home, resource_key, version)
+    path = _index_paths.get(named)
+    if path is None:
+        if len(_index_paths) >= 4096:
+            _index_paths.clear()
+        path = _index_paths[named] = _index_dir(settings, resource_key) / f"v{version:06d}.sqlite"
+    return path
+
+
+_index_paths: dict[tuple[Path, str, int], Path] = {}
 
 
 class IndexClosed(RuntimeError):
@@ -139,13 +151,28 @@ class KeyIndex:
         for i, c in enumerate(columns):
             text = [row[i] for row in found]
             kind = self.schema.field(c).type
-            values[c] = text if kind == pa.string() else pa.array(text, pa.string()).cast(kind).to_pylist()
+            values[c] = text if kind == pa.string() else _from_text(text, kind)
         return [{c: values[c][n] for c in columns} for n in range(len(found))]
 
     def close(self) -> None:
         with self._turn:
             self._closed = True
             self._con.close()
+
+
+#: Python parsers that give exactly what Arrow's cast gives for DuckDB's text form of the type, a
+#: few rows several times faster; anything they refuse (a year past 9999, BC dates) goes to Arrow
+_PARSERS: dict[pa.DataType, Any] = {pa.date32(): date.fromisoformat, pa.int64(): int, pa.int32(): int}
+
+
+def _from_text(text: list[str | None], kind: pa.DataType) -> list[Any]:
+    parse = _PARSERS.get(kind)
+    if parse is not None:
+        try:
+            return [None if t is None else parse(t) for t in text]
+        except ValueError:
+            pass
+    return pa.array(text, pa.string()).cast(kind).to_pylist()
 
 
 def _starts_with(value: str | None, prefix: str | None) -> bool | None:
