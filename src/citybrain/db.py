@@ -8,6 +8,7 @@ foundation revision, and ``migrate()`` upgrades all heads.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.types import TypeDecorator
 
 from citybrain.settings import Settings, get_settings
+from citybrain.waiting import WouldWait, waits_refused
 
 try:
     import fcntl
@@ -111,6 +113,17 @@ class _WriteTurns:
             self._holder = id(_raw(conn))
             self._lock_file(deadline)
 
+    def try_take(self, conn: Any) -> bool:
+        """Take the turn if it is free right now; False, holding nothing, if it is not."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._holder = id(_raw(conn))
+        if self._path is None or fcntl is None or self._try_lock_file():
+            return True
+        self._holder = None
+        self._lock.release()
+        return False
+
     def give_back(self, conn: Any) -> None:
         if self._holder is not None and self._holder == id(_raw(conn)):
             self._holder = None
@@ -120,20 +133,23 @@ class _WriteTurns:
     def _lock_file(self, deadline: float) -> None:
         if self._path is None or fcntl is None:
             return
+        wait = self._FIRST_WAIT
+        while not self._try_lock_file():
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(wait)
+            wait = min(wait * 2, self._MAX_WAIT)
+
+    def _try_lock_file(self) -> bool:
         if self._pid != os.getpid():  # a forked child must not share its parent's open file
             self._file = open(self._path, "a+b")  # noqa: SIM115 - kept open for the process's life
             self._pid = os.getpid()
-        wait = self._FIRST_WAIT
-        while True:
-            try:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._locked = True
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return
-                time.sleep(wait)
-                wait = min(wait * 2, self._MAX_WAIT)
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._locked = True
+        return True
 
     def _unlock_file(self) -> None:
         if self._locked:
@@ -164,9 +180,13 @@ def first_transaction_reads_only() -> Iterator[None]:
         _next_reads_only.reset(token)
 
 
+#: seconds a SQLite writer waits for the write lock before giving up
+_SQLITE_TIMEOUT = 30.0
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        timeout = 30.0
+        timeout = _SQLITE_TIMEOUT
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": timeout})
         engine = create_engine(url, **kwargs)
         database = engine.url.database
@@ -196,6 +216,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 # announced as reading only (see first_transaction_reads_only): no lock, no turn
                 _next_reads_only.set(False)
                 conn.exec_driver_sql("BEGIN DEFERRED")
+                return
+            if waits_refused():
+                _begin_without_waiting(conn, turns)
                 return
             turns.take(conn.connection)
             try:
@@ -306,6 +329,26 @@ class Direct:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def _begin_without_waiting(conn: Any, turns: _WriteTurns) -> None:
+    """BEGIN IMMEDIATE now, or :class:`WouldWait` (see :mod:`citybrain.waiting`)."""
+    if not turns.try_take(conn.connection):
+        raise WouldWait("the SQLite write turn")
+    dbapi = conn.connection.driver_connection
+    try:
+        # a writer that does not take turns (another tool) would leave BEGIN to the busy handler
+        dbapi.execute("PRAGMA busy_timeout = 0")
+        try:
+            dbapi.execute("BEGIN IMMEDIATE")
+        finally:
+            dbapi.execute(f"PRAGMA busy_timeout = {int(_SQLITE_TIMEOUT * 1000)}")
+    except sqlite3.OperationalError as exc:
+        turns.give_back(conn.connection)
+        raise WouldWait("the SQLite write lock") from exc
+    except BaseException:
+        turns.give_back(conn.connection)
+        raise
 
 
 class Database:

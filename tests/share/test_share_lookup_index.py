@@ -3,6 +3,7 @@ scope, same masking, same audit."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pyarrow as pa
@@ -281,3 +282,86 @@ def test_values_parsed_from_text_are_what_arrows_cast_gives(kind: pa.DataType, t
             lookup._from_text(text, kind)
         return
     assert lookup._from_text(text, kind) == expected
+
+
+def _token(run, world, gid):  # type: ignore[no-untyped-def]
+    return run(service.grant_token_issue, gid, actor=world.consumer[1]).token
+
+
+def test_a_lookup_on_the_event_loop_never_waits_for_the_write_turn(
+    run, world, settings, db, client, indexed, monkeypatch
+) -> None:
+    """While another thread holds SQLite's write turn, a lookup that found its answer in the key index is
+    handed to a worker thread instead of waiting on the event loop: other requests are answered meanwhile,
+    and the lookup is answered, counted and audited once, when the turn comes back."""
+    from sqlalchemy import text
+
+    from citybrain import waiting
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("lookups are tried on the event loop on SQLite only")
+    gid = _people_grant(run, world)
+    lookup.prepare_lookup(settings, "population")
+    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
+    url = f"/api/v1/share/grants/-/records/{IN_SCOPE}"
+    assert client.get(url, headers=h).status_code == 200  # on the loop: nothing held
+
+    refused: list[str] = []
+    real = waiting.WouldWait.__init__
+
+    def noted(self, what):  # type: ignore[no-untyped-def]
+        refused.append(what)
+        real(self, what)
+
+    monkeypatch.setattr(waiting.WouldWait, "__init__", noted)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_turn() -> None:
+        with db.session() as session:
+            session.execute(text("UPDATE share_grant SET reason = reason WHERE id = :g"), {"g": gid})
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_turn)
+    holder.start()
+    assert holding.wait(10)
+    answer: dict[str, object] = {}
+    caller = threading.Thread(target=lambda: answer.update(r=client.get(url, headers=h)))
+    caller.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not refused and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert refused == ["the SQLite write turn"]
+        started = time.monotonic()
+        assert client.get("/healthz").status_code == 200  # the event loop is free
+        assert time.monotonic() - started < 5
+        assert "r" not in answer  # the lookup waits for the turn, in its worker thread
+    finally:
+        release.set()
+        holder.join(10)
+        caller.join(10)
+    assert answer["r"].status_code == 200 and answer["r"].json()["record"]["citizen_id"].startswith("3204")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ShareCall).where(ShareCall.grant_id == gid)) == 2
+        audited = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "share_lookup")
+        assert s.scalar(audited) == 2
+
+
+def test_a_lookup_that_must_scan_is_not_done_on_the_event_loop(run, world, db, client, monkeypatch) -> None:
+    from citybrain import waiting
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("lookups are tried on the event loop on SQLite only")
+    gid = _people_grant(run, world)  # a small resource: no key index, every lookup scans
+    refused: list[str] = []
+    real = waiting.WouldWait.__init__
+
+    def noted(self, what):  # type: ignore[no-untyped-def]
+        refused.append(what)
+        real(self, what)
+
+    monkeypatch.setattr(waiting.WouldWait, "__init__", noted)
+    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
+    r = client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h)
+    assert r.status_code == 200 and refused == ["a scan of the version's Parquet files"]

@@ -44,6 +44,7 @@ from citybrain.share import anomalies, lookup, ratelimit
 from citybrain.share.models import AccessMode, AnyGrant, ExportStatus, GrantRow, ShareCall, ShareExport, ShareGrant
 from citybrain.share.schemas import ExportIn, ExportPublic, QueryIn, RowCondition, VerifyIn
 from citybrain.share.service import grant_usable_reason
+from citybrain.waiting import may_wait
 
 log = logging.getLogger("citybrain.share")
 
@@ -362,6 +363,7 @@ def _by_key(
             pass  # this version's files are still there: scan them
         except sqlite3.Error as exc:
             raise Invalid(f"查询条件无效：{exc}", details={}) from exc
+    may_wait("a scan of the version's Parquet files")  # milliseconds to seconds: not on the event loop
     where, params = _where(grant, key, src.columns)
     scan = src.sql(f"SELECT {_select_list(cols)} FROM read_parquet(?) WHERE {where} LIMIT 2", params)
     table = scan.to_arrow_table()

@@ -20,6 +20,7 @@ from citybrain.auth.actor import ANONYMOUS, Actor
 from citybrain.auth.service import actor_from_session, actor_from_token, touch_token
 from citybrain.db import first_transaction_reads_only
 from citybrain.logging import request_id_var
+from citybrain.waiting import WouldWait, refuse_waits
 
 T = TypeVar("T")
 
@@ -98,13 +99,16 @@ def get_context(request: Request) -> Iterator[Context]:
     yield from request_context(request)
 
 
-async def in_unit_of_work(request: Request, work: Callable[[Context], T]) -> T:
+async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_loop: bool = False) -> T:
     """``work(ctx)`` in one worker thread, with the unit of work ``Ctx`` would give it, at most
     ``share_access_threads`` at once.
 
     For the hottest endpoints (share lookups): a sync ``Ctx`` dependency and a sync endpoint hand the
     request to a worker thread three times (enter, endpoint, exit), each a wake-up of the event loop
-    costing about as much as a point query; here it is once."""
+    costing about as much as a point query; here it is once.
+
+    ``on_loop``: on SQLite, first try the work on the event loop itself, refusing every wait (see
+    :mod:`citybrain.waiting`); work that would wait is rolled back and done in the worker thread."""
 
     def run() -> T:
         # these actions end their first transaction — the token and the checks — before reading data
@@ -116,6 +120,12 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T]) -> T:
                 touch_token(ctx.session, token)  # in the unit of work's last transaction, which writes anyway
             return result
 
+    if on_loop and request.app.state.db.engine.dialect.name == "sqlite":
+        try:
+            with refuse_waits():
+                return run()
+        except WouldWait:
+            pass  # nothing was written: do it again where it may wait
     return await anyio.to_thread.run_sync(run, limiter=_access_limiter(request))
 
 

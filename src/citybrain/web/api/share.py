@@ -123,13 +123,15 @@ def grant_token_issue(ctx: Ctx, grant_id: str) -> object:
 
 @router.get("/grants/{grant_id}/records/{key}", summary="Look one record up by primary key")
 async def share_lookup(request: Request, grant_id: str, key: str, version: int | None = None) -> dict[str, Any]:
-    return await in_unit_of_work(request, lambda ctx: access.share_lookup(ctx, grant_id, key, version=version))
+    return await in_unit_of_work(
+        request, lambda ctx: access.share_lookup(ctx, grant_id, key, version=version), on_loop=True
+    )
 
 
 @router.post("/grants/{grant_id}/lookup", summary="Look one record up by primary key (key in the body)")
 async def share_lookup_post(request: Request, grant_id: str, data: LookupIn) -> dict[str, Any]:
     return await in_unit_of_work(
-        request, lambda ctx: access.share_lookup(ctx, grant_id, data.key, version=data.version)
+        request, lambda ctx: access.share_lookup(ctx, grant_id, data.key, version=data.version), on_loop=True
     )
 
 

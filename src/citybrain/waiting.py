@@ -1,0 +1,48 @@
+"""Work that must not wait: a unit of work run on the server's event loop, not in a worker thread.
+
+Handing a share lookup to a worker thread and back costs about a seventh of the lookup, and under load
+the thread waits for the interpreter lock while the event loop parses other requests. A lookup that
+finds its answer in a key index and its write turn free never waits on anything, so the web layer runs
+it on the event loop itself, inside :func:`refuse_waits`. Anything in it that would wait — a SQLite
+write turn another thread or process holds, a scan of Parquet files — calls :func:`may_wait` first,
+which raises :class:`WouldWait` there; the unit of work is rolled back (nothing has been written: the
+places that call ``may_wait`` come before any write) and run again in a worker thread, where waiting is
+harmless. Blocking the event loop instead would stall every request of the process, and could deadlock
+with a worker thread that needs the loop to finish the transaction it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_refused: ContextVar[bool] = ContextVar("citybrain_waits_refused", default=False)
+
+
+class WouldWait(Exception):
+    """The work would have to wait (for ``what``): run it where waiting is allowed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@contextmanager
+def refuse_waits() -> Iterator[None]:
+    """Within the block, :func:`may_wait` raises :class:`WouldWait` instead of letting the work wait."""
+    token = _refused.set(True)
+    try:
+        yield
+    finally:
+        _refused.reset(token)
+
+
+def waits_refused() -> bool:
+    return _refused.get()
+
+
+def may_wait(what: str) -> None:
+    """Called before something that may wait (``what`` names it)."""
+    if _refused.get():
+        raise WouldWait(what)
