@@ -284,6 +284,21 @@ def test_values_parsed_from_text_are_what_arrows_cast_gives(kind: pa.DataType, t
     assert lookup._from_text(text, kind) == expected
 
 
+def _refusals(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the work on the event loop would have waited for (each WouldWait raised, in order)."""
+    from citybrain import waiting
+
+    refused: list[str] = []
+    real = waiting.WouldWait.__init__
+
+    def noted(self, what):  # type: ignore[no-untyped-def]
+        refused.append(what)
+        real(self, what)
+
+    monkeypatch.setattr(waiting.WouldWait, "__init__", noted)
+    return refused
+
+
 def _token(run, world, gid):  # type: ignore[no-untyped-def]
     return run(service.grant_token_issue, gid, actor=world.consumer[1]).token
 
@@ -296,8 +311,6 @@ def test_a_lookup_on_the_event_loop_never_waits_for_the_write_turn(
     and the lookup is answered, counted and audited once, when the turn comes back."""
     from sqlalchemy import text
 
-    from citybrain import waiting
-
     if db.engine.dialect.name != "sqlite":
         pytest.skip("lookups are tried on the event loop on SQLite only")
     gid = _people_grant(run, world)
@@ -306,14 +319,7 @@ def test_a_lookup_on_the_event_loop_never_waits_for_the_write_turn(
     url = f"/api/v1/share/grants/-/records/{IN_SCOPE}"
     assert client.get(url, headers=h).status_code == 200  # on the loop: nothing held
 
-    refused: list[str] = []
-    real = waiting.WouldWait.__init__
-
-    def noted(self, what):  # type: ignore[no-untyped-def]
-        refused.append(what)
-        real(self, what)
-
-    monkeypatch.setattr(waiting.WouldWait, "__init__", noted)
+    refused = _refusals(monkeypatch)
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_turn() -> None:
@@ -349,19 +355,10 @@ def test_a_lookup_on_the_event_loop_never_waits_for_the_write_turn(
 
 
 def test_a_lookup_that_must_scan_is_not_done_on_the_event_loop(run, world, db, client, monkeypatch) -> None:
-    from citybrain import waiting
-
     if db.engine.dialect.name != "sqlite":
         pytest.skip("lookups are tried on the event loop on SQLite only")
     gid = _people_grant(run, world)  # a small resource: no key index, every lookup scans
-    refused: list[str] = []
-    real = waiting.WouldWait.__init__
-
-    def noted(self, what):  # type: ignore[no-untyped-def]
-        refused.append(what)
-        real(self, what)
-
-    monkeypatch.setattr(waiting.WouldWait, "__init__", noted)
+    refused = _refusals(monkeypatch)
     h = {"authorization": f"Bearer {_token(run, world, gid)}"}
     r = client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h)
     assert r.status_code == 200 and refused == ["a scan of the version's Parquet files"]
