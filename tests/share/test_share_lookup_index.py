@@ -362,3 +362,31 @@ def test_a_lookup_that_must_scan_is_not_done_on_the_event_loop(run, world, db, c
     h = {"authorization": f"Bearer {_token(run, world, gid)}"}
     r = client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h)
     assert r.status_code == 200 and refused == ["a scan of the version's Parquet files"]
+
+
+@pytest.mark.parametrize("with_index", [False, True])
+def test_the_plain_lookup_route_answers_as_the_fastapi_one(
+    run, world, settings, client, monkeypatch, request, with_index
+) -> None:
+    """``GET …/records/{key}`` is served by a plain Starlette route ahead of FastAPI's: its answers — record,
+    miss, refusal, bad parameter — are those of ``POST …/lookup``, which FastAPI serves."""
+    if with_index:
+        monkeypatch.setattr(lookup, "INDEX_MIN_ROWS", 0)
+        request.addfinalizer(lookup.reset)
+    gid = _people_grant(run, world)
+    if with_index:
+        assert lookup.prepare_lookup(settings, "population")["index"]
+    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
+    for key in (IN_SCOPE, OUT_OF_SCOPE, "no-such-key"):
+        got = client.get(f"/api/v1/share/grants/-/records/{key}", headers=h)
+        posted = client.post("/api/v1/share/grants/-/lookup", json={"key": key}, headers=h)
+        assert (got.status_code, got.headers["content-type"]) == (posted.status_code, posted.headers["content-type"])
+        assert got.json() == posted.json()
+    assert got.status_code == 404 and got.json()["error"]["code"] == "not_found"
+    assert (
+        client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h).json()["record"]["mobile"] == "138****0003"
+    )
+    bad = client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}?version=latest", headers=h)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+    assert client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers={}).status_code == 401
+    assert client.put(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h).status_code == 405
