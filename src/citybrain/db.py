@@ -113,12 +113,16 @@ class _WriteTurns:
             self._holder = id(_raw(conn))
             self._lock_file(deadline)
 
-    def try_take(self, conn: Any) -> bool:
-        """Take the turn if it is free right now; False, holding nothing, if it is not."""
+    def try_take(self, conn: Any, other_processes: float = 0.0) -> bool:
+        """Take the turn if no thread of this process has it, waiting at most ``other_processes``
+        seconds for one another process has; False, holding nothing, if that fails."""
         if not self._lock.acquire(blocking=False):
             return False
         self._holder = id(_raw(conn))
-        if self._path is None or fcntl is None or self._try_lock_file():
+        if self._path is None or fcntl is None:
+            return True
+        self._lock_file(time.monotonic() + other_processes)
+        if self._locked:
             return True
         self._holder = None
         self._lock.release()
@@ -331,9 +335,18 @@ class Direct:
             cursor.close()
 
 
+#: how long work that refuses waits still waits for another process's write (see _begin_without_waiting)
+_OTHER_PROCESS_WAIT = 0.005
+
+
 def _begin_without_waiting(conn: Any, turns: _WriteTurns) -> None:
-    """BEGIN IMMEDIATE now, or :class:`WouldWait` (see :mod:`citybrain.waiting`)."""
-    if not turns.try_take(conn.connection):
+    """BEGIN IMMEDIATE now, or :class:`WouldWait` (see :mod:`citybrain.waiting`).
+
+    A thread of this process holding the turn may need the event loop to finish its transaction, so
+    that is never waited for. Another server process's write is: it needs nothing of this one and ends
+    within a fraction of a millisecond, so waiting up to a few milliseconds costs less than doing the
+    work again in a thread."""
+    if not turns.try_take(conn.connection, _OTHER_PROCESS_WAIT):
         raise WouldWait("the SQLite write turn")
     dbapi = conn.connection.driver_connection
     try:

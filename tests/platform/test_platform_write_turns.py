@@ -57,6 +57,40 @@ def test_a_process_waits_while_another_holds_the_turn(tmp_path: Path) -> None:
     assert locked and waited < 2.0
 
 
+def _try_turn_now(path: str, other_processes: float, out: Any) -> None:
+    turns = _WriteTurns(5.0, Path(path))
+    start = time.monotonic()
+    out.put((turns.try_take(_Conn(), other_processes), turns._locked, time.monotonic() - start))
+
+
+def test_taking_the_turn_without_waiting(tmp_path: Path) -> None:
+    """Work on the event loop never waits for a thread of its own process, and waits for another
+    process's turn only as long as it says; refused, it holds nothing."""
+    path = tmp_path / "citybrain.db.turns"
+    mine, conn = _WriteTurns(5.0, path), _Conn()
+    mine.take(conn)
+    started = time.monotonic()
+    assert not mine.try_take(_Conn(), other_processes=2.0)  # a thread of this process has it
+    assert time.monotonic() - started < 1.0
+
+    spawn = multiprocessing.get_context("spawn")
+    out = spawn.Queue()
+    child = spawn.Process(target=_try_turn_now, args=(str(path), 0.2, out))
+    child.start()
+    taken, locked, waited = out.get(timeout=60)
+    child.join(timeout=60)
+    assert (taken, locked, waited >= 0.2) == (False, False, True)
+
+    threading.Timer(0.3, mine.give_back, args=(conn,)).start()
+    child = spawn.Process(target=_try_turn_now, args=(str(path), 10.0, out))
+    child.start()
+    taken, locked, waited = out.get(timeout=60)
+    child.join(timeout=60)
+    assert taken and locked and waited < 9.0
+    assert mine.try_take(conn) and mine._locked  # free again
+    mine.give_back(conn)
+
+
 def _append(url: str, worker: int, count: int) -> None:
     db = Database(url)
     try:
