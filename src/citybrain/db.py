@@ -105,18 +105,25 @@ class _WriteTurns:
         self._file: Any = None
         self._pid: int | None = None
         self._locked = False
+        self._waiting = 0  # threads of this process blocked in take()
 
     def take(self, conn: Any) -> None:
         # past the timeout, go on without the turn: SQLite's handler then decides, as it would anyway
         deadline = time.monotonic() + self.timeout
-        if self._lock.acquire(timeout=self.timeout):
+        self._waiting += 1
+        try:
+            acquired = self._lock.acquire(timeout=self.timeout)
+        finally:
+            self._waiting -= 1
+        if acquired:
             self._holder = id(_raw(conn))
             self._lock_file(deadline)
 
     def try_take(self, conn: Any, other_processes: float = 0.0) -> bool:
         """Take the turn if no thread of this process has it, waiting at most ``other_processes``
-        seconds for one another process has; False, holding nothing, if that fails."""
-        if not self._lock.acquire(blocking=False):
+        seconds for one another process has; False, holding nothing, if that fails. A thread already
+        waiting for the turn comes first: taking it past them, again and again, would starve them."""
+        if self._waiting or not self._lock.acquire(blocking=False):
             return False
         self._holder = id(_raw(conn))
         if self._path is None or fcntl is None:
@@ -347,7 +354,7 @@ def _begin_without_waiting(conn: Any, turns: _WriteTurns) -> None:
     within a fraction of a millisecond, so waiting up to a few milliseconds costs less than doing the
     work again in a thread."""
     if not turns.try_take(conn.connection, _OTHER_PROCESS_WAIT):
-        raise WouldWait("the SQLite write turn")
+        raise WouldWait("the SQLite write turn", brief=True)
     dbapi = conn.connection.driver_connection
     try:
         # a writer that does not take turns (another tool) would leave BEGIN to the busy handler
@@ -358,7 +365,7 @@ def _begin_without_waiting(conn: Any, turns: _WriteTurns) -> None:
             dbapi.execute(f"PRAGMA busy_timeout = {int(_SQLITE_TIMEOUT * 1000)}")
     except sqlite3.OperationalError as exc:
         turns.give_back(conn.connection)
-        raise WouldWait("the SQLite write lock") from exc
+        raise WouldWait("the SQLite write lock", brief=True) from exc
     except BaseException:
         turns.give_back(conn.connection)
         raise

@@ -6,8 +6,9 @@ finds its answer in a key index and its write turn free never waits on anything,
 it on the event loop itself, inside :func:`refuse_waits`. Anything in it that would wait — a SQLite
 write turn another thread or process holds, a scan of Parquet files — calls :func:`may_wait` first,
 which raises :class:`WouldWait` there; the unit of work is rolled back (nothing has been written: the
-places that call ``may_wait`` come before any write) and run again in a worker thread, where waiting is
-harmless. Blocking the event loop instead would stall every request of the process, and could deadlock
+places that call ``may_wait`` come before any write) and run again: a moment later on the event loop
+when the wait would have been brief (a write turn), else in a worker thread, where waiting is harmless.
+Blocking the event loop instead would stall every request of the process, and could deadlock
 with a worker thread that needs the loop to finish the transaction it holds.
 """
 
@@ -23,9 +24,11 @@ _refused: ContextVar[bool] = ContextVar("citybrain_waits_refused", default=False
 class WouldWait(Exception):
     """The work would have to wait (for ``what``): run it where waiting is allowed."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, brief: bool = False) -> None:
         super().__init__(what)
         self.what = what
+        #: what it would wait for ends within milliseconds (a write turn): trying again soon may do
+        self.brief = brief
 
 
 @contextmanager
@@ -42,7 +45,7 @@ def waits_refused() -> bool:
     return _refused.get()
 
 
-def may_wait(what: str) -> None:
-    """Called before something that may wait (``what`` names it)."""
+def may_wait(what: str, *, brief: bool = False) -> None:
+    """Called before something that may wait (``what`` names it; ``brief``: for milliseconds at most)."""
     if _refused.get():
-        raise WouldWait(what)
+        raise WouldWait(what, brief=brief)

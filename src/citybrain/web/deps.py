@@ -121,12 +121,22 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_
             return result
 
     if on_loop and request.app.state.db.engine.dialect.name == "sqlite":
-        try:
-            with refuse_waits():
-                return run()
-        except WouldWait:
-            pass  # nothing was written: do it again where it may wait
+        for pause in (*_ON_LOOP_PAUSES, None):
+            try:
+                with refuse_waits():
+                    return run()
+            except WouldWait as exc:  # nothing was written: do it again
+                if not exc.brief or pause is None:
+                    break
+            # a write turn: another request's transaction ends within a millisecond or so. Trying again
+            # here beats a worker thread, which would wait for the interpreter lock while the event loop
+            # is busy with the other requests (milliseconds per statement)
+            await anyio.sleep(pause)
     return await anyio.to_thread.run_sync(run, limiter=_access_limiter(request))
+
+
+#: seconds between tries on the event loop when the write turn was taken; then a worker thread
+_ON_LOOP_PAUSES = (0.0005, 0.001, 0.002, 0.004)
 
 
 def _resolve_untouched(request: Request, session: Session) -> Actor:
