@@ -4,9 +4,10 @@ Handing a share lookup to a worker thread and back costs about a seventh of the 
 the thread waits for the interpreter lock while the event loop parses other requests. A lookup that
 finds its answer in a key index and its write turn free never waits on anything, so the web layer runs
 it on the event loop itself, inside :func:`refuse_waits`. Anything in it that would wait — a SQLite
-write turn another thread or process holds, a scan of Parquet files — calls :func:`may_wait` first,
-which raises :class:`WouldWait` there; the unit of work is rolled back (nothing has been written: the
-places that call ``may_wait`` come before any write) and run again: a moment later on the event loop
+write turn another thread or process holds, a scan of Parquet files, a recount of a day of calls —
+calls :func:`may_wait` first, which raises :class:`WouldWait` there; the unit of work is rolled back
+(``may_wait`` is only called before its last transaction commits, so none of it has taken effect) and
+run again: a moment later on the event loop
 when the wait would have been brief (a write turn), else in a worker thread, where waiting is harmless.
 Blocking the event loop instead would stall every request of the process, and could deadlock
 with a worker thread that needs the loop to finish the transaction it holds.

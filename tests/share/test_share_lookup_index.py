@@ -393,3 +393,28 @@ def test_the_plain_lookup_route_answers_as_the_fastapi_one(
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
     assert client.get(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers={}).status_code == 401
     assert client.put(f"/api/v1/share/grants/-/records/{IN_SCOPE}", headers=h).status_code == 405
+
+
+def test_a_lookup_due_to_recount_its_grants_day_leaves_the_event_loop(
+    run, world, settings, db, client, indexed, monkeypatch
+) -> None:
+    """The volume check adds up the grant's last day of calls every few seconds; that call is done in a
+    worker thread, and counted and audited once."""
+    from citybrain.share import anomalies
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("lookups are tried on the event loop on SQLite only")
+    gid = _people_grant(run, world)
+    lookup.prepare_lookup(settings, "population")
+    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
+    url = f"/api/v1/share/grants/-/records/{IN_SCOPE}"
+    refused = _refusals(monkeypatch)
+    assert client.get(url, headers=h).status_code == 200  # the grant's first call: a full check
+    assert refused == ["a recount of the grant's last day of calls"]
+    assert client.get(url, headers=h).status_code == 200  # within VOLUME_RECHECK: on the loop
+    assert refused == ["a recount of the grant's last day of calls"]
+    anomalies._volume_seen.pop(gid, None)
+    assert client.get(url, headers=h).status_code == 200
+    assert len(refused) == 2
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ShareCall).where(ShareCall.grant_id == gid)) == 3
