@@ -303,6 +303,15 @@ def _token(run, world, gid):  # type: ignore[no-untyped-def]
     return run(service.grant_token_issue, gid, actor=world.consumer[1]).token
 
 
+def _indexed_lookup(run, world, settings, db):  # type: ignore[no-untyped-def]
+    """A grant on the indexed people table: its id, a lookup URL and the token header (SQLite only)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("lookups are tried on the event loop on SQLite only")
+    gid = _people_grant(run, world)
+    lookup.prepare_lookup(settings, "population")
+    return gid, f"/api/v1/share/grants/-/records/{IN_SCOPE}", {"authorization": f"Bearer {_token(run, world, gid)}"}
+
+
 def test_a_lookup_on_the_event_loop_never_waits_for_the_write_turn(
     run, world, settings, db, client, indexed, monkeypatch
 ) -> None:
@@ -311,12 +320,7 @@ def test_a_lookup_on_the_event_loop_never_waits_for_the_write_turn(
     and the lookup is answered, counted and audited once, when the turn comes back."""
     from sqlalchemy import text
 
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("lookups are tried on the event loop on SQLite only")
-    gid = _people_grant(run, world)
-    lookup.prepare_lookup(settings, "population")
-    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
-    url = f"/api/v1/share/grants/-/records/{IN_SCOPE}"
+    gid, url, h = _indexed_lookup(run, world, settings, db)
     assert client.get(url, headers=h).status_code == 200  # on the loop: nothing held
 
     refused = _refusals(monkeypatch)
@@ -402,12 +406,7 @@ def test_a_lookup_due_to_recount_its_grants_day_leaves_the_event_loop(
     worker thread, and counted and audited once."""
     from citybrain.share import anomalies
 
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("lookups are tried on the event loop on SQLite only")
-    gid = _people_grant(run, world)
-    lookup.prepare_lookup(settings, "population")
-    h = {"authorization": f"Bearer {_token(run, world, gid)}"}
-    url = f"/api/v1/share/grants/-/records/{IN_SCOPE}"
+    gid, url, h = _indexed_lookup(run, world, settings, db)
     refused = _refusals(monkeypatch)
     assert client.get(url, headers=h).status_code == 200  # the grant's first call: a full check
     assert refused == ["a recount of the grant's last day of calls"]
