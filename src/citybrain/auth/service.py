@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -26,15 +27,27 @@ TOKEN_PREFIX = "cbt_"
 
 
 def actor_for_user(user: User, *, scopes: frozenset[str] | None = None, token_id: str | None = None) -> Actor:
+    return _actor(user.id, user.username, user.dept_id, user.roles, user.divisions, scopes, token_id)
+
+
+def _actor(
+    user_id: str,
+    username: str,
+    dept_id: str | None,
+    roles: list[Any],
+    divisions: list[Any] | None,
+    scopes: frozenset[str] | None,
+    token_id: str | None,
+) -> Actor:
     return Actor(
         kind="token" if token_id else "user",
-        user_id=user.id,
-        username=user.username,
-        dept_id=user.dept_id,
-        roles=frozenset(Role(r) for r in user.roles),
+        user_id=user_id,
+        username=username,
+        dept_id=dept_id,
+        roles=frozenset(Role(r) for r in roles),
         scopes=scopes,
         token_id=token_id,
-        divisions=frozenset(user.divisions or ()),
+        divisions=frozenset(divisions or ()),
     )
 
 
@@ -325,13 +338,4 @@ def actor_from_token(session: Session, secret: str, *, touch: bool = True) -> Ac
         touch_token(session, token, now)
     # what the call's checks ask of the token again (its grant) is read from here, not queried
     session.info["auth_token"] = token
-    return Actor(
-        kind="token",
-        user_id=user_id,
-        username=username,
-        dept_id=dept_id,
-        roles=frozenset(Role(r) for r in roles),
-        scopes=frozenset(scopes),
-        token_id=token_id,
-        divisions=frozenset(divisions or ()),
-    )
+    return _actor(user_id, username, dept_id, roles, divisions, frozenset(scopes), token_id)

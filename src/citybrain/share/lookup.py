@@ -28,6 +28,7 @@ holds; grant scope, masking and audit are applied to its answer exactly as to a 
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import sqlite3
@@ -101,21 +102,17 @@ def key_value(values: list[str]) -> str:
 
 
 def _index_dir(settings: Settings, resource_key: str) -> Path:
-    return settings.home / "share" / "lookup" / resource_key
+    return _index_file(settings.home, resource_key, 0).parent
 
 
 def index_path(settings: Settings, resource_key: str, version: int) -> Path:
-    # asked on every lookup: joining paths costs more than the dict
-    named = (settings.home, resource_key, version)
-    path = _index_paths.get(named)
-    if path is None:
-        if len(_index_paths) >= 4096:
-            _index_paths.clear()
-        path = _index_paths[named] = _index_dir(settings, resource_key) / f"v{version:06d}.sqlite"
-    return path
+    return _index_file(settings.home, resource_key, version)
 
 
-_index_paths: dict[tuple[Path, str, int], Path] = {}
+@functools.lru_cache(maxsize=4096)
+def _index_file(home: Path, resource_key: str, version: int) -> Path:
+    # asked on every lookup: joining paths costs more than the cache
+    return home / "share" / "lookup" / resource_key / f"v{version:06d}.sqlite"
 
 
 class IndexClosed(RuntimeError):
