@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select, text
 
 from citybrain.audit.models import AuditEvent
-from citybrain.audit.service import AuditEntry, audit_verify, record
-from citybrain.auth.actor import SYSTEM
+from citybrain.audit.service import AuditEntry, append, audit_verify, record
+from citybrain.auth.actor import SYSTEM, Actor
 
 
 def _seqs(db: Any) -> list[int]:
@@ -87,3 +87,27 @@ def test_record_returns_the_sessions_copy_of_the_row(db: Any) -> None:
         assert event.prev_hash == (previous or "0" * 64)
         second = record(session, SYSTEM, AuditEntry("test_copy"))
         assert (second.seq, second.prev_hash) == (event.seq + 1, event.hash)
+
+
+def test_entries_appended_without_a_session_copy_chain_and_verify_like_recorded_ones(run: Any, db: Any) -> None:
+    # append (the share calls') and record (everything else) write the same row; mixed, the chain holds
+    caller = Actor(kind="token", user_id="u1", username="张三", dept_id="d1", token_id="t1")
+    with db.session() as session:
+        first = record(session, caller, AuditEntry("test_mixed", resource_id="r0", fields=["姓名"], row_count=1))
+        row = append(
+            session,
+            caller,
+            AuditEntry("test_mixed", resource_id="r1", fields=["姓名"], row_count=1, purpose="核验", details={"k": 1}),
+            ip="127.0.0.1",
+            request_id="req-1",
+        )
+        assert not session.new  # no object was added for it
+        third = record(session, caller, AuditEntry("test_mixed", resource_id="r2"))
+    assert (row["seq"], row["prev_hash"]) == (first.seq + 1, first.hash)
+    assert (third.seq, third.prev_hash) == (row["seq"] + 1, row["hash"])
+    with db.session() as session:
+        stored = session.get(AuditEvent, row["seq"])
+        assert stored is not None
+        assert {k: getattr(stored, k) for k in row} == row
+    report = run(audit_verify)
+    assert report["ok"], report["problems"]

@@ -54,6 +54,52 @@ def chain_payload(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def append(
+    session: Session,
+    actor: Actor,
+    entry: AuditEntry,
+    *,
+    ip: str | None = None,
+    request_id: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Append ``entry`` to the chain inside the caller's transaction; the row as written.
+
+    For the share calls, which append on every call and never read the entry back; anything else
+    uses :func:`record`."""
+    from citybrain.audit.chain import GENESIS, entry_hash
+
+    # whatever the transaction still has to write goes first, so that it is not written under the lock
+    session.flush()
+    last = _lock_chain_head(session)
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    # the columns chain_payload covers, in its order
+    payload = {
+        "seq": seq,
+        "at": at or utcnow(),
+        "action": entry.action,
+        "result": entry.result,
+        "actor_kind": actor.kind,
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "dept_id": actor.dept_id,
+        "token_id": actor.token_id,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "fields": entry.fields,
+        "row_count": entry.row_count,
+        "purpose": entry.purpose,
+        "ip": ip,
+        "request_id": request_id,
+        "details": entry.details or None,
+    }
+    row = {**payload, "prev_hash": prev, "hash": entry_hash(prev, payload)}
+    # a plain INSERT rather than a unit-of-work flush: the row is known in full, and every microsecond
+    # here is spent holding the chain's lock
+    _INSERT.execute(session, row)
+    return row
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -63,38 +109,8 @@ def record(
     request_id: str | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append ``entry`` to the chain inside the caller's transaction."""
-    from citybrain.audit.chain import GENESIS, entry_hash
-
-    # whatever the transaction still has to write goes first, so that it is not written under the lock
-    session.flush()
-    last = _lock_chain_head(session)
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    event = AuditEvent(
-        seq=seq,
-        at=at or utcnow(),
-        action=entry.action,
-        result=entry.result,
-        actor_kind=actor.kind,
-        user_id=actor.user_id,
-        username=actor.username,
-        dept_id=actor.dept_id,
-        token_id=actor.token_id,
-        resource_type=entry.resource_type,
-        resource_id=entry.resource_id,
-        fields=entry.fields,
-        row_count=entry.row_count,
-        purpose=entry.purpose,
-        ip=ip,
-        request_id=request_id,
-        details=entry.details or None,
-        prev_hash=prev,
-    )
-    payload = chain_payload(event)
-    event.hash = entry_hash(prev, payload)
-    # a plain INSERT rather than a unit-of-work flush: the row is known in full, and every microsecond
-    # here is spent holding the chain's lock
-    _INSERT.execute(session, {**payload, "prev_hash": prev, "hash": event.hash})
+    """Append ``entry`` to the chain inside the caller's transaction; the session's copy of the row."""
+    event = AuditEvent(**append(session, actor, entry, ip=ip, request_id=request_id, at=at))
     # the object becomes the session's copy of that row, as if it had been loaded
     make_transient_to_detached(event)
     session.add(event)

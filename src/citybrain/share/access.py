@@ -31,7 +31,7 @@ import pyarrow as pa
 from sqlalchemy import bindparam, insert, select
 
 from citybrain.actions import Context, action
-from citybrain.audit.service import AuditEntry, record, record_ctx
+from citybrain.audit.service import AuditEntry, append, record, record_ctx
 from citybrain.auth.actor import Actor
 from citybrain.auth.models import ApiToken
 from citybrain.catalog.models import Resource
@@ -187,7 +187,7 @@ class _Guard:
 
     def finish(self, rows: int, hit: bool | None = None, **details: Any) -> str:
         """Count the call, audit it, and look for anomalies; returns the usage row's id."""
-        grant = self.grant
+        ctx, grant = self.ctx, self.grant
         assert grant is not None
         now = utcnow()
         call = {
@@ -203,10 +203,10 @@ class _Guard:
         }
         # a plain INSERT on the driver: nothing reads the row back in this call, and a unit-of-work
         # flush costs several times the statement
-        _INSERT_CALL.execute(self.ctx.session, call)
-        ratelimit.count_call(self.ctx.session, grant.id, now)
-        record_ctx(self.ctx, self._entry("ok", rows, details))
-        anomalies.after_call(self.ctx, grant, self.mode, hit=hit, rows=rows)
+        _INSERT_CALL.execute(ctx.session, call)
+        ratelimit.count_call(ctx.session, grant.id, now)
+        append(ctx.session, ctx.actor, self._entry("ok", rows, details), ip=ctx.ip, request_id=ctx.request_id)
+        anomalies.after_call(ctx, grant, self.mode, hit=hit, rows=rows)
         return str(call["id"])
 
     def deny(self, exc: CityBrainError) -> NoReturn:

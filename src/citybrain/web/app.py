@@ -6,6 +6,8 @@ import importlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -95,6 +97,13 @@ class RequestIdMiddleware:
             )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # SQLite's WAL is checkpointed off the event loop while the server runs (see WalCheckpoints)
+    with app.state.db.checkpoints_in_background():
+        yield
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     cb_logging.configure(settings.log_level, settings.log_json)
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.db = database or get_database(settings)

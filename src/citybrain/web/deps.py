@@ -69,12 +69,17 @@ def resolve_actor(request: Request, session: object, *, touch: bool = True) -> A
 
 
 def request_context(
-    request: Request, resolve: Callable[[Request, Session], Actor] = resolve_actor
+    request: Request, resolve: Callable[[Request, Session], Actor] = resolve_actor, *, one_connection: bool = False
 ) -> Iterator[Context]:
     """One request, one unit of work: the actor ``resolve`` finds, committed if the handler returns,
-    rolled back if it raises."""
+    rolled back if it raises.
+
+    ``one_connection``: the session keeps one pooled connection for all its transactions instead of
+    checking one out and back in for each (for the share calls, which have two each); its
+    ``get_bind()`` is then that connection, not the engine."""
     db = request.app.state.db
-    session = db.sessionmaker()
+    connection = db.engine.connect() if one_connection else None
+    session = db.sessionmaker(bind=connection) if connection is not None else db.sessionmaker()
     try:
         actor = resolve(request, session)
         request.state.actor = actor
@@ -93,6 +98,8 @@ def request_context(
         raise
     finally:
         session.close()
+        if connection is not None:
+            connection.close()
 
 
 def get_context(request: Request) -> Iterator[Context]:
@@ -113,7 +120,8 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_
     def run() -> T:
         # these actions end their first transaction — the token and the checks — before reading data
         # (see share.access._Guard.release), and write only in the next one: the first one only reads
-        with first_transaction_reads_only(), contextmanager(request_context)(request, _resolve_untouched) as ctx:
+        unit = contextmanager(request_context)(request, _resolve_untouched, one_connection=True)
+        with first_transaction_reads_only(), unit as ctx:
             result = work(ctx)
             token = ctx.session.info.get("auth_token")
             if token is not None:
