@@ -63,6 +63,17 @@ def test_time_travel_and_versions(lake: Lake) -> None:
     assert lake.versions("other") == []
 
 
+def test_the_current_version_is_seen_as_soon_as_it_is_published(lake: Lake, tmp_path: Path) -> None:
+    # the current version is remembered between reads (share calls ask on every call): never past a publish
+    other = Lake(tmp_path / "lake")  # another process's view of the same lake
+    lake.write(KEY, people(("01", "张三")))
+    assert other.current(KEY).version == 1
+    assert other.current(KEY).version == 1
+    lake.write(KEY, people(("01", "张三丰")))
+    assert other.current(KEY).version == 2
+    assert by_id(other.read(KEY)) == {"01": "张三丰"}
+
+
 def test_merge_by_primary_key_batch_wins(lake: Lake) -> None:
     lake.write(KEY, people(("01", "张三"), ("02", "李四"), ("03", "王五")), primary_key="sfzh")
     batches = iter(people(("02", "李四（改）"), ("04", "赵六")).to_batches(max_chunksize=1))

@@ -196,6 +196,7 @@ class Lake:
         self.compression = compression
         self._meta_cache: dict[Path, tuple[tuple[int, int, int], VersionInfo]] = {}
         self._key_dirs: dict[str, Path] = {}
+        self._current_cache: dict[Path, tuple[tuple[int, int, int], VersionInfo | None]] = {}
         self._recover_all()
 
     # --- paths ----------------------------------------------------------------------------------
@@ -276,8 +277,22 @@ class Lake:
     def current(self, resource_key: str) -> VersionInfo | None:
         """The published version, or ``None`` if the resource was never loaded."""
         key_dir = self._key_dir(resource_key)
+        # asked on every share call: while the pointer is the same file (publishing replaces it with a
+        # new one), it points at the same version, whose record never changes: one stat, no reads
+        try:
+            stat = os.stat(os.path.join(key_dir, CURRENT))
+        except FileNotFoundError:
+            return None
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._current_cache.get(key_dir)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         number = self._current_number(key_dir)
-        return None if number is None else self._load_meta(resource_key, key_dir / _dirname(number))
+        info = None if number is None else self._load_meta(resource_key, key_dir / _dirname(number))
+        if len(self._current_cache) >= _META_CACHE_SIZE:
+            self._current_cache.clear()
+        self._current_cache[key_dir] = (stamp, info)
+        return info
 
     def version(self, resource_key: str, version: int) -> VersionInfo:
         """One version's record; :class:`NotFound` if it does not exist (or was pruned)."""
