@@ -6,14 +6,16 @@ the default masking and a row scope (``region IN`` the six districts, so every k
 grant-bound token is issued. The same rows go to a SQLite file with the key as PRIMARY KEY (its
 index), which Datasette serves read-only (``-i``).
 
-Both servers run as their own process on 127.0.0.1 (CityBrain: as ``citybrain serve``, on its embedded
+The servers run as their own processes on 127.0.0.1 (CityBrain: as ``citybrain serve``, on its embedded
 SQLite metadata store, so each process runs lookups on one access thread — ``share_access_threads`` —
 once with one process and once with two, ``--workers 2``, whose writes take turns through the
-database's lock file; Datasette: ``datasette serve``, its defaults: one process). A load generator in
-this process — asyncio with raw HTTP/1.1 keep-alive connections, so the client itself costs little —
-sends ``GET`` lookups of random existing keys in a closed loop at each ``--concurrency`` level for
-``--seconds``, first to one server, then the other, in the same run, and records requests per second
-and latency percentiles.
+database's lock file; Datasette: ``datasette serve``, its defaults: one process), all started before
+the load. A load generator in this process — asyncio with raw HTTP/1.1 keep-alive connections, so the
+client itself costs little — sends ``GET`` lookups of random existing keys in a closed loop at each
+``--concurrency`` level for ``--seconds`` per server, split into ``--rounds`` in which the servers take
+turns (CityBrain, CityBrain with two processes, Datasette, then again), so that the machine's drift
+during the run falls on every server alike; it records requests per second (over all rounds, and per
+round) and latency percentiles (over all rounds).
 
 CityBrain's lookup does everything a production call does: token → grant, policy, status and expiry,
 mode, rate limit (the bench grant's limit is raised so the load is not refused, the check still runs on
@@ -50,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -401,24 +403,38 @@ async def _load(
             writer.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"concurrency": concurrency, "seconds": seconds, "latencies": latencies, "statuses": statuses}
+
+
+def load(port: int, paths: list[str], headers: str, concurrency: int, seconds: float, warmup: float) -> dict[str, Any]:
+    """One closed-loop run against one server: its raw latencies and statuses (see ``summary``)."""
+    return asyncio.run(_load(port, paths, headers, concurrency, seconds, warmup))
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of one server at one level, as one run: requests per second over all measured seconds,
+    percentiles over all latencies; each round's rate as well."""
+    latencies = [x for run in runs for x in run["latencies"]]
+    statuses: dict[int, int] = {}
+    for run in runs:
+        for code, n in run["statuses"].items():
+            statuses[code] = statuses.get(code, 0) + n
+    seconds = sum(run["seconds"] for run in runs)
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     ok = statuses.get(200, 0)
     return {
-        "concurrency": concurrency,
+        "concurrency": runs[0]["concurrency"],
         "seconds": seconds,
         "requests": len(latencies),
         "ok": ok,
         "errors": {str(k): v for k, v in statuses.items() if k != 200},
         "rps": round(ok / seconds, 1),
+        "rps_by_round": [round(run["statuses"].get(200, 0) / run["seconds"], 1) for run in runs],
         "p50_ms": round(float(np.percentile(ms, 50)), 2),
         "p90_ms": round(float(np.percentile(ms, 90)), 2),
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "max_ms": round(float(ms.max()), 2),
     }
-
-
-def load(port: int, paths: list[str], headers: str, concurrency: int, seconds: float, warmup: float) -> dict[str, Any]:
-    return asyncio.run(_load(port, paths, headers, concurrency, seconds, warmup))
 
 
 def fetch_json(url: str, headers: dict[str, str] | None = None) -> Any:
@@ -466,7 +482,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--concurrency", type=int, action="append", help="closed-loop connections (repeatable)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level and server")
+    parser.add_argument("--seconds", type=float, default=24.0, help="measured seconds per level and server")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="the servers take turns at each level this many times, sharing --seconds"
+    )
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each level")
     parser.add_argument("--keys", type=int, default=100_000, help="distinct random keys the load draws from")
     parser.add_argument(
@@ -516,41 +535,47 @@ def main() -> None:
             report["sqlite_build_s"] = round(build_sqlite(base / "bench.db", table), 1)
         del table
 
-        results: dict[str, Any] = {"datasette": []}
         auth = f"Authorization: Bearer {built['token']}\r\n"
         cb_paths = [f"/api/v1/share/grants/-/records/{quote(k)}" for k in keys]
         ds_paths = [f"/bench/people/{quote(k)}.json?_shape=objects" for k in keys]
 
+        # every server runs from the start; at each level they take turns, round by round, so that a
+        # change in the machine's speed during the run (a shared machine drifts by tens of per cent)
+        # falls on all of them alike instead of on whichever ran last
+        targets: list[tuple[str, int, list[str], str]] = []  # name, port, paths, headers
         before = citybrain_calls(settings)
-        for workers in args.workers:
-            name = series(workers)
-            results[name] = []
-            port = free_port()
-            cb_args = [sys.executable, "-c", _SERVER, str(settings.home), str(port), str(workers)]
-            with server(cb_args, port, "/healthz") as url:
+        with ExitStack() as servers:
+            for workers in args.workers:
+                port = free_port()
+                cb_args = [sys.executable, "-c", _SERVER, str(settings.home), str(port), str(workers)]
+                url = servers.enter_context(server(cb_args, port, "/healthz"))
                 if workers > 1:
                     time.sleep(10)  # the first process answered; give the others time to start too
-                hdr = {"authorization": f"Bearer {built['token']}"}
-                first = fetch_json(f"{url}{cb_paths[0]}", hdr)
+                first = fetch_json(f"{url}{cb_paths[0]}", {"authorization": f"Bearer {built['token']}"})
                 report["citybrain_example"] = first["record"]
-                for level in levels:
-                    print(f"{name} concurrency {level} …", flush=True)
-                    results[name].append(load(port, cb_paths, auth, level, args.seconds, args.warmup))
-                    print(json.dumps(results[name][-1]), flush=True)
+                targets.append((series(workers), port, cb_paths, auth))
+            if not args.skip_datasette:
+                port = free_port()
+                exe = shutil.which("datasette", path=str(Path(sys.executable).parent)) or "datasette"
+                ds_args = [exe, "serve", "-i", str(base / "bench.db"), "--host", "127.0.0.1", "--port", str(port)]
+                url = servers.enter_context(server(ds_args, port, "/-/versions.json"))
+                report["datasette_example"] = fetch_json(f"{url}{ds_paths[0]}")["rows"][0]
+                targets.append(("datasette", port, ds_paths, ""))
+            results: dict[str, Any] = {name: [] for name, *_ in targets}
+            share = args.seconds / args.rounds
+            for level in levels:
+                runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
+                for round_no in range(args.rounds):
+                    for name, port, paths, headers in targets:
+                        print(f"{name} concurrency {level} round {round_no + 1} …", flush=True)
+                        warmup = args.warmup if round_no == 0 else min(args.warmup, 1.0)
+                        runs[name].append(load(port, paths, headers, level, share, warmup))
+                for name in runs:
+                    results[name].append(summary(runs[name]))
+                    print(name, json.dumps(results[name][-1]), flush=True)
         after = citybrain_calls(settings)
         report["citybrain_accounting"] = {k: after[k] - before[k] for k in after}
-
-        if not args.skip_datasette:
-            port = free_port()
-            exe = shutil.which("datasette", path=str(Path(sys.executable).parent)) or "datasette"
-            ds_args = [exe, "serve", "-i", str(base / "bench.db"), "--host", "127.0.0.1", "--port", str(port)]
-            with server(ds_args, port, "/-/versions.json") as url:
-                first = fetch_json(f"{url}{ds_paths[0]}")
-                report["datasette_example"] = first["rows"][0]
-                for level in levels:
-                    print(f"datasette concurrency {level} …", flush=True)
-                    results["datasette"].append(load(port, ds_paths, "", level, args.seconds, args.warmup))
-                    print(json.dumps(results["datasette"][-1]), flush=True)
+        results.setdefault("datasette", [])
         report["results"] = results
         if results["datasette"]:
             ratios = []
@@ -567,6 +592,10 @@ def main() -> None:
                         "rps_citybrain_over_datasette": round(cb["rps"] / ds["rps"], 2) if ds["rps"] else None,
                         "p50_citybrain_over_datasette": round(cb["p50_ms"] / ds["p50_ms"], 2),
                         "p99_citybrain_over_datasette": round(cb["p99_ms"] / ds["p99_ms"], 2),
+                        "rps_ratio_by_round": [
+                            round(c / d, 2) if d else None
+                            for c, d in zip(cb["rps_by_round"], ds["rps_by_round"], strict=True)
+                        ],
                         "goal_met": bool(cb["rps"] >= ds["rps"] and cb["p99_ms"] < 20),
                     }
                 )
