@@ -3,6 +3,7 @@ counts, checked counts and samples, against the pure Ibis definition (``kernels=
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -297,3 +298,15 @@ def test_repeat_table_agrees_with_a_plain_count() -> None:
     probe = np.concatenate([values, np.array([-1, -2], dtype=np.int64)])
     assert (table.contains(probe) == np.concatenate([expected, [False, False]])).all()
     assert not repeated(np.array([], dtype=np.int64)).any() and not repeated(np.array([5], dtype=np.int64)).any()
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_taking_rows_from_several_chunks_gives_them_in_the_order_asked(dictionary: bool) -> None:
+    chunks = [pa.array([f"{c}-{i}" for i in range(5)]) for c in range(3)]
+    if dictionary:
+        chunks = [c.dictionary_encode() for c in chunks]
+    values = pa.chunked_array(chunks)
+    for rows in ([0, 6, 14], [14, 0, 7, 7, 3], [9], []):
+        at = np.array(rows, dtype=np.int64)
+        got = columnar._take(values, at)
+        assert got.to_pylist() == [values[i].as_py() for i in rows]

@@ -176,6 +176,26 @@ def _first_k(table: pa.Table, k: int) -> pa.Table:
     return table.take(order[:k])
 
 
+def _take(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """``values.take(rows)``. Arrow takes from a chunked array by first joining its chunks — for the
+    uniqueness samples, a copy of the whole key column for a few rows — so each chunk gives its own."""
+    if not isinstance(values, pa.ChunkedArray) or values.num_chunks < 2:
+        return values.take(pa.array(rows))
+    starts = np.cumsum([0, *(len(c) for c in values.chunks)])
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    chunk_of = np.searchsorted(starts, ordered, side="right") - 1
+    bounds = np.searchsorted(chunk_of, np.arange(values.num_chunks + 1))
+    parts = [
+        values.chunk(i).take(pa.array(ordered[bounds[i] : bounds[i + 1]] - starts[i]))
+        for i in range(values.num_chunks)
+        if bounds[i] < bounds[i + 1]
+    ]
+    taken = pa.chunked_array(parts, type=values.type)
+    # back in the order asked (the rows are few, and one chunk of them is cheap to take from)
+    return taken if np.all(order[1:] > order[:-1]) else taken.combine_chunks().take(pa.array(np.argsort(order)))
+
+
 def _candidates(
     rule: RowRule,
     values: Sequence[pa.Array | pa.ChunkedArray],
@@ -192,10 +212,9 @@ def _candidates(
         failing = failing[_keyless_candidates(failing + offset + 1, k)]
         key = pa.array(failing + offset + 1).cast(pa.string())
     else:
-        key = text(keys.take(pa.array(failing)))
-    taken = pa.array(failing)
+        key = text(_take(keys, failing))
     # taken first, then written as text: a dictionary-encoded column is decoded for these rows only
-    columns = {"key": key, **{f"v{j}": text(v.take(taken)) for j, v in enumerate(values)}}
+    columns = {"key": key, **{f"v{j}": text(_take(v, failing)) for j, v in enumerate(values)}}
     return _first_k(pa.table(columns), k)
 
 
