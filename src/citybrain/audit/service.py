@@ -31,27 +31,31 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+#: the columns the hash covers (everything but the hashes themselves)
+CHAINED_COLUMNS = (
+    "seq",
+    "at",
+    "action",
+    "result",
+    "actor_kind",
+    "user_id",
+    "username",
+    "dept_id",
+    "token_id",
+    "resource_type",
+    "resource_id",
+    "fields",
+    "row_count",
+    "purpose",
+    "ip",
+    "request_id",
+    "details",
+)
+
+
 def chain_payload(event: AuditEvent) -> dict[str, Any]:
-    """The columns covered by the hash (everything but the hashes themselves)."""
-    return {
-        "seq": event.seq,
-        "at": event.at,
-        "action": event.action,
-        "result": event.result,
-        "actor_kind": event.actor_kind,
-        "user_id": event.user_id,
-        "username": event.username,
-        "dept_id": event.dept_id,
-        "token_id": event.token_id,
-        "resource_type": event.resource_type,
-        "resource_id": event.resource_id,
-        "fields": event.fields,
-        "row_count": event.row_count,
-        "purpose": event.purpose,
-        "ip": event.ip,
-        "request_id": event.request_id,
-        "details": event.details,
-    }
+    """The columns covered by the hash, as stored."""
+    return {name: getattr(event, name) for name in CHAINED_COLUMNS}
 
 
 def append(
@@ -73,8 +77,7 @@ def append(
     session.flush()
     last = _lock_chain_head(session)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    # the columns chain_payload covers, in its order
-    payload = {
+    values = {
         "seq": seq,
         "at": at or utcnow(),
         "action": entry.action,
@@ -93,6 +96,7 @@ def append(
         "request_id": request_id,
         "details": entry.details or None,
     }
+    payload = {name: values[name] for name in CHAINED_COLUMNS}  # what verification will hash
     row = {**payload, "prev_hash": prev, "hash": entry_hash(prev, payload)}
     # a plain INSERT rather than a unit-of-work flush: the row is known in full, and every microsecond
     # here is spent holding the chain's lock
