@@ -47,7 +47,8 @@ from citybrain.errors import Conflict, Invalid, NotFound
 
 CURRENT = "_current"
 META = "_version.json"
-#: version records kept in memory per lake (a lookup reads its version's record on every call)
+#: entries in each of a lake's in-memory caches (paths, version records, current versions), which every
+#: lookup consults
 _META_CACHE_SIZE = 4096
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
@@ -172,6 +173,14 @@ def _chain_first(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Itera
     yield from rest
 
 
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    """``cache[key] = value``, the cache emptied first once it holds :data:`_META_CACHE_SIZE` entries."""
+    if len(cache) >= _META_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 class Lake:
     """A directory of versioned resources. Safe for many readers and one writer per resource.
 
@@ -210,10 +219,7 @@ class Lake:
                 f"资源标识 resource_key 不合法：{resource_key!r}（只能包含字母、汉字、数字、_ - .）",
                 details={"field": "resource_key", "value": resource_key},
             )
-        if len(self._key_dirs) >= _META_CACHE_SIZE:
-            self._key_dirs.clear()
-        found = self._key_dirs[resource_key] = self.root / resource_key
-        return found
+        return _remember(self._key_dirs, resource_key, self.root / resource_key)
 
     def version_dir(self, resource_key: str, version: int | None = None) -> Path:
         """Directory of a version (default: the current one)."""
@@ -264,9 +270,7 @@ class Lake:
         raw.pop("format", None)
         raw["resource_key"] = resource_key
         info = VersionInfo(**raw)
-        if len(self._meta_cache) >= _META_CACHE_SIZE:
-            self._meta_cache.clear()
-        self._meta_cache[path] = (stamp, info)
+        _remember(self._meta_cache, path, (stamp, info))
         return info
 
     def _numbers(self, key_dir: Path) -> list[int]:
@@ -289,9 +293,7 @@ class Lake:
             return cached[1]
         number = self._current_number(key_dir)
         info = None if number is None else self._load_meta(resource_key, key_dir / _dirname(number))
-        if len(self._current_cache) >= _META_CACHE_SIZE:
-            self._current_cache.clear()
-        self._current_cache[key_dir] = (stamp, info)
+        _remember(self._current_cache, key_dir, (stamp, info))
         return info
 
     def version(self, resource_key: str, version: int) -> VersionInfo:
