@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event, make_url
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -430,10 +430,10 @@ class Database:
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        database = make_url(url).database if url.startswith("sqlite") else None
+        self.engine = make_engine(url)
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
         #: SQLite file databases: see WalCheckpoints (the web server runs it)
         self.checkpoints = WalCheckpoints(database) if database and database != ":memory:" else None
-        self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
