@@ -37,6 +37,8 @@ class Context:
     request_id: str | None = None
     lang: str = "zh"
     _authorized: list[str] = field(default_factory=list)
+    #: the final writes set aside for a group commit (see :meth:`write_last`); None: written at once
+    _grouped: list[tuple[Context, Callable[[Context], None]]] | None = None
 
     def authorize(self, action: str, resource: Any = None) -> None:
         """Raise NotAuthorized / NotAuthenticated unless the actor may do ``action`` on ``resource``."""
@@ -45,6 +47,24 @@ class Context:
 
     def allowed(self, action: str, resource: Any = None) -> bool:
         return policy.allowed(self.actor, action, resource)
+
+    def write_last(self, write: Callable[[Context], None]) -> None:
+        """``write(ctx)``: the last thing the action writes, which nothing after it reads back (a share
+        call's usage row and audit entry). Run at once in this unit of work; or, where the web layer
+        groups calls (:meth:`group_writes`), set aside to be committed together with other calls' in one
+        transaction, before any of their answers leave (see :mod:`citybrain.web.group_commit`)."""
+        if self._grouped is None:
+            write(self)
+        else:
+            self._grouped.append((self, write))
+
+    def group_writes(self) -> None:
+        """From now on, :meth:`write_last` sets writes aside for :meth:`grouped_writes`."""
+        self._grouped = []
+
+    def grouped_writes(self) -> list[tuple[Context, Callable[[Context], None]]]:
+        """The writes set aside, each with the context to run it in (given its own session by then)."""
+        return list(self._grouped or ())
 
 
 class AuthNotChecked(RuntimeError):

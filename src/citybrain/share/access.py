@@ -201,12 +201,18 @@ class _Guard:
             "hit": hit,
             "at": now,
         }
-        # a plain INSERT on the driver: nothing reads the row back in this call, and a unit-of-work
-        # flush costs several times the statement
-        _INSERT_CALL.execute(ctx.session, call)
-        ratelimit.count_call(ctx.session, grant.id, now)
-        append(ctx.session, ctx.actor, self._entry("ok", rows, details), ip=ctx.ip, request_id=ctx.request_id)
-        anomalies.after_call(ctx, grant, self.mode, hit=hit, rows=rows)
+        entry, mode = self._entry("ok", rows, details), self.mode
+
+        def write(ctx: Context) -> None:
+            # a plain INSERT on the driver: nothing reads the row back in this call, and a unit-of-work
+            # flush costs several times the statement
+            _INSERT_CALL.execute(ctx.session, call)
+            ratelimit.count_call(ctx.session, grant.id, now)
+            append(ctx.session, ctx.actor, entry, ip=ctx.ip, request_id=ctx.request_id)
+            anomalies.after_call(ctx, grant, mode, hit=hit, rows=rows)
+
+        # nothing in this call reads these back: the web layer may commit them with other calls' writes
+        ctx.write_last(write)
         return str(call["id"])
 
     def deny(self, exc: CityBrainError) -> NoReturn:

@@ -6,9 +6,9 @@ sent, so a failed commit is reported, never hidden behind a 200) and rolls back 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -19,8 +19,10 @@ from citybrain.actions import Context
 from citybrain.auth.actor import ANONYMOUS, Actor
 from citybrain.auth.service import actor_from_session, actor_from_token, touch_token
 from citybrain.db import first_transaction_reads_only
+from citybrain.errors import CityBrainError
 from citybrain.logging import request_id_var
 from citybrain.waiting import WouldWait, refuse_waits
+from citybrain.web.group_commit import Writes, group_commit_for
 
 T = TypeVar("T")
 
@@ -108,7 +110,8 @@ def get_context(request: Request) -> Iterator[Context]:
 
 async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_loop: bool = False) -> T:
     """``work(ctx)`` in one worker thread, with the unit of work ``Ctx`` would give it, at most
-    ``share_access_threads`` at once.
+    ``share_access_threads`` at once; its last writes (``Context.write_last``) are committed with
+    other calls' (:mod:`citybrain.web.group_commit`) before it returns.
 
     For the hottest endpoints (share lookups): a sync ``Ctx`` dependency and a sync endpoint hand the
     request to a worker thread three times (enter, endpoint, exit), each a wake-up of the event loop
@@ -117,22 +120,46 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_
     ``on_loop``: on SQLite, first try the work on the event loop itself, refusing every wait (see
     :mod:`citybrain.waiting`); work that would wait is rolled back and done in the worker thread."""
 
-    def run() -> T:
+    def run() -> tuple[T | None, CityBrainError | None, Writes]:
         # these actions end their first transaction — the token and the checks — before reading data
-        # (see share.access._Guard.release), and write only in the next one: the first one only reads
+        # (see share.access._Guard.release), and write only in the next one, or set their writes aside:
+        # the first one only reads
         unit = contextmanager(request_context)(request, _resolve_untouched, one_connection=True)
         with first_transaction_reads_only(), unit as ctx:
-            result = work(ctx)
+            if grouped:
+                ctx.group_writes()
+            try:
+                result = work(ctx)
+            except CityBrainError as refused:
+                # a refusal the action chose to count (a lookup's miss) keeps the writes it set aside
+                ctx.session.rollback()
+                return None, refused, ctx.grouped_writes()
             token = ctx.session.info.get("auth_token")
             if token is not None:
-                touch_token(ctx.session, token)  # in the unit of work's last transaction, which writes anyway
-            return result
+                ctx.write_last(lambda c: touch_token(c.session, token))
+            return result, None, ctx.grouped_writes()
 
-    if on_loop and request.app.state.db.engine.dialect.name == "sqlite":
+    state = request.app.state
+    group = group_commit_for(state, _writes_runner(state))
+    grouped = group.grouping()
+    result, refused, writes = await run_unblocked(state, run, on_loop=on_loop)
+    if writes:
+        await group.commit(writes)
+    if refused is not None:
+        raise refused
+    return result  # type: ignore[return-value]
+
+
+async def run_unblocked(state: Any, fn: Callable[[], T], *, on_loop: bool = False) -> T:
+    """``fn()`` without blocking the event loop: in a worker thread (``share_access_threads`` at once);
+    ``on_loop``, on SQLite, first on the loop itself, refusing every wait (see :mod:`citybrain.waiting`):
+    ``fn`` must then leave nothing behind when it raises :class:`WouldWait`, as a rolled-back unit of
+    work does."""
+    if on_loop and state.db.engine.dialect.name == "sqlite":
         for pause in (*_ON_LOOP_PAUSES, None):
             try:
                 with refuse_waits():
-                    return run()
+                    return fn()
             except WouldWait as exc:  # nothing was written: do it again
                 if not exc.brief or pause is None:
                     break
@@ -140,7 +167,14 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_
             # here beats a worker thread, which would wait for the interpreter lock while the event loop
             # is busy with the other requests (milliseconds per statement)
             await anyio.sleep(pause)
-    return await anyio.to_thread.run_sync(run, limiter=_access_limiter(request))
+    return await anyio.to_thread.run_sync(fn, limiter=_access_limiter(state))
+
+
+def _writes_runner(state: Any) -> Callable[[Callable[[], None]], Awaitable[None]]:
+    async def run(fn: Callable[[], None]) -> None:
+        await run_unblocked(state, fn, on_loop=True)
+
+    return run
 
 
 #: seconds between tries on the event loop when the write turn was taken; then a worker thread
@@ -151,12 +185,11 @@ def _resolve_untouched(request: Request, session: Session) -> Actor:
     return resolve_actor(request, session, touch=False)
 
 
-def _access_limiter(request: Request) -> anyio.CapacityLimiter:
+def _access_limiter(state: Any) -> anyio.CapacityLimiter:
     """How many such units of work run at once (``share_access_threads``); the rest wait their turn in
     the event loop. On SQLite one thread serves 8 concurrent callers a third faster than eight, with a
     p99 less than half as long: the calls serialise on the write lock anyway, and every SQLite call
     that gives up the interpreter lock waits to get it back from the other threads."""
-    state = request.app.state
     limiter = getattr(state, "share_access_limiter", None)
     if limiter is None:
         # made here, not in create_app: a limiter belongs to the event loop that serves the requests
