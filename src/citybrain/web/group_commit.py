@@ -100,7 +100,7 @@ class GroupCommit:
                 except Exception as one:
                     _settle(done, one)
                 else:
-                    self._count(1)
+                    self._count(1, retried=True)
                     _settle(done, None)
             return
         except BaseException as exc:  # cancelled while committing: nobody may wait for ever
@@ -111,9 +111,11 @@ class GroupCommit:
         for _, done in batch:
             _settle(done, None)
 
-    def _count(self, calls: int) -> None:
+    def _count(self, calls: int, *, retried: bool = False) -> None:
         self.calls += calls
         self.commits += 1
+        if retried:  # alone because its group failed, not for want of company
+            return
         self._lone = self._lone + 1 if calls == 1 else 0
         if self._lone >= LONE_COMMITS:
             # nobody joins: waiting a turn of the loop for them costs a lone call more than it saves
