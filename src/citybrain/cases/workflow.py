@@ -117,7 +117,7 @@ def remaining_seconds(case: Case, now: datetime) -> float | None:
 
 def get_case(session: Session, ref: str) -> Case:
     """A case by id or by its public number (request_id)."""
-    # an id (uuid4 hex, 32 characters) is looked up by key: a case this unit of work already holds costs no
+    # an id (32 hex characters) is looked up by key: a case this unit of work already holds costs no
     # query, which is most of the calls when one request takes a case through several steps
     found = session.get(Case, ref) if len(ref) == 32 else None
     if found is None:

@@ -615,7 +615,7 @@ def share_export_download(ctx: Context, export_id: str) -> tuple[Path, str, str]
         guard.deny(exc)
     guard.finish(0, export=export.id, exported_rows=export.rows_done)
     media = "text/csv; charset=utf-8" if export.format == "csv" else "application/vnd.apache.parquet"
-    return Path(export.path), media, f"{export.resource_key}-{export.id[:8]}.{export.format}"
+    return Path(export.path), media, f"{export.resource_key}-{export.id[-8:]}.{export.format}"
 
 
 def _actor_of(export: ShareExport, grant: ShareGrant) -> Actor:
