@@ -122,17 +122,10 @@ class GroupCommit:
             self._lone, self._ungrouped = 0, UNGROUPED_CALLS
 
     def _write(self, writes: Writes) -> None:
-        session = self._db.sessionmaker()
-        try:
+        with self._db.session() as session:
             for ctx, write in writes:
                 ctx.session = session  # the call's own unit of work has ended; its context is free to reuse
                 write(ctx)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
