@@ -6,7 +6,7 @@ sent, so a failed commit is reported, never hidden behind a 200) and rolls back 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -22,7 +22,7 @@ from citybrain.db import first_transaction_reads_only
 from citybrain.errors import CityBrainError
 from citybrain.logging import request_id_var
 from citybrain.waiting import WouldWait, refuse_waits
-from citybrain.web.group_commit import Writes, group_commit_for
+from citybrain.web.group_commit import GroupCommit, Writes
 
 T = TypeVar("T")
 
@@ -140,7 +140,7 @@ async def in_unit_of_work(request: Request, work: Callable[[Context], T], *, on_
             return result, None, ctx.grouped_writes()
 
     state = request.app.state
-    group = group_commit_for(state, _writes_runner(state))
+    group = _group_commit(state)
     grouped = group.grouping()
     result, refused, writes = await run_unblocked(state, run, on_loop=on_loop)
     if writes:
@@ -170,11 +170,17 @@ async def run_unblocked(state: Any, fn: Callable[[], T], *, on_loop: bool = Fals
     return await anyio.to_thread.run_sync(fn, limiter=_access_limiter(state))
 
 
-def _writes_runner(state: Any) -> Callable[[Callable[[], None]], Awaitable[None]]:
-    async def run(fn: Callable[[], None]) -> None:
-        await run_unblocked(state, fn, on_loop=True)
+def _group_commit(state: Any) -> GroupCommit:
+    """The app's group commit, its writes run as :func:`run_unblocked` runs units of work (made on first
+    use, not in create_app: it belongs to the event loop that serves the requests)."""
+    found = getattr(state, "group_commit", None)
+    if found is None:
 
-    return run
+        async def run(fn: Callable[[], None]) -> None:
+            await run_unblocked(state, fn, on_loop=True)
+
+        found = state.group_commit = GroupCommit(state.db, run)
+    return found
 
 
 #: seconds between tries on the event loop when the write turn was taken; then a worker thread

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from citybrain.actions import Context
 from citybrain.db import Database
@@ -51,7 +50,7 @@ class GroupCommit:
         self._draining: asyncio.Task[None] | None = None
         self._lone = 0  # commits in a row of one call each
         self._ungrouped = 0  # calls left to write in their own unit of work
-        #: calls committed, and transactions that committed them (for the tests and the bench)
+        #: calls committed, and transactions that committed them (what the tests look at)
         self.calls = 0
         self.commits = 0
 
@@ -139,12 +138,4 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.set_exception(error)
 
 
-def group_commit_for(state: Any, run: Runner) -> GroupCommit:
-    """The app's group commit (made on first use: it belongs to the event loop serving the requests)."""
-    found = getattr(state, "group_commit", None)
-    if found is None:
-        found = state.group_commit = GroupCommit(state.db, run)
-    return found
-
-
-__all__ = ["GroupCommit", "Writes", "group_commit_for"]
+__all__ = ["GroupCommit", "Runner", "Writes"]
