@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from citybrain.errors import Invalid, NotAuthorized, NotFound
-from citybrain.share import access, anomalies, metrics, service
+from citybrain.share import access, anomalies, metrics, service, usage
 from citybrain.share.models import ShareCall
 from citybrain.share.schemas import DemandAnswer, DemandCreate, ExportIn, QueryIn, ShareRequestCreate, VerifyIn
 
@@ -17,6 +17,14 @@ def _companies_grant(run, world, **kw):  # type: ignore[no-untyped-def]
                 modes=["lookup", "query", "export", "verify"])  # fmt: skip
     data.update(kw)
     return run(service.share_request_create, ShareRequestCreate.model_validate(data), actor=world.consumer[1]).grant_id
+
+
+def _past_call(db, world, gid: str, at: datetime, rows: int) -> None:  # type: ignore[no-untyped-def]
+    """A call made at ``at`` (or through another process): its usage row and its minute's count."""
+    with db.session() as s:
+        s.add(ShareCall(grant_id=gid, resource_key="companies", dept_id=world.source.id,
+                        consumer_dept_id=world.consumer_dept.id, mode="query", rows=rows, at=at))  # fmt: skip
+        usage.count_call(s, gid, at, rows, keep_days=8)
 
 
 def test_demand_is_routed_by_keywords_and_answered(run, world) -> None:
@@ -90,11 +98,8 @@ def test_volume_jump_over_baseline(run, world, db, settings, monkeypatch) -> Non
     [alert] = run(anomalies.anomaly_list, actor=world.security[1])
     assert alert.kind == "volume_jump" and alert.details["basis"] == "申请时声明的日均量"
     # with a week of history the baseline is the consumer's own daily average
-    with db.session() as s:
-        for day in range(2, 9):
-            s.add(ShareCall(grant_id=gid, resource_key="companies", dept_id=world.source.id,
-                            consumer_dept_id=world.consumer_dept.id, mode="query", rows=100,
-                            at=datetime.now(UTC) - timedelta(days=day)))  # fmt: skip
+    for day in range(2, 9):
+        _past_call(db, world, gid, datetime.now(UTC) - timedelta(days=day), 100)
     run(anomalies.anomaly_acknowledge, alert.id, "已核实", actor=world.security[1])
     run(access.share_query, gid, QueryIn(limit=10), actor=world.consumer[1])
     # 24 rows today against a baseline of 100 a day: no longer a jump
@@ -156,10 +161,7 @@ def test_rows_from_elsewhere_count_at_the_next_full_check(run, world, db, settin
     monkeypatch.setattr(settings, "share_volume_min_rows", 5)
     gid = _companies_grant(run, world, expected_volume=2)
     run(access.share_query, gid, QueryIn(limit=3), actor=world.consumer[1])
-    with db.session() as s:
-        s.add(ShareCall(grant_id=gid, resource_key="companies", dept_id=world.source.id,
-                        consumer_dept_id=world.consumer_dept.id, mode="query", rows=100,
-                        at=datetime.now(UTC)))  # fmt: skip
+    _past_call(db, world, gid, datetime.now(UTC), 100)
     # this process's own rows always count: 3 + 3 crosses the bar of 5 at once
     run(access.share_query, gid, QueryIn(limit=3), actor=world.consumer[1])
     assert _kinds(run, world) == ["volume_jump"]
@@ -168,10 +170,7 @@ def test_rows_from_elsewhere_count_at_the_next_full_check(run, world, db, settin
 
     other = _companies_grant(run, world, expected_volume=2)
     run(access.share_query, other, QueryIn(limit=1), actor=world.consumer[1])
-    with db.session() as s:
-        s.add(ShareCall(grant_id=other, resource_key="companies", dept_id=world.source.id,
-                        consumer_dept_id=world.consumer_dept.id, mode="query", rows=100,
-                        at=datetime.now(UTC)))  # fmt: skip
+    _past_call(db, world, other, datetime.now(UTC), 100)
     later = datetime.now(UTC) + anomalies.VOLUME_RECHECK + timedelta(seconds=1)
     monkeypatch.setattr(anomalies, "clock", lambda: later)
     run(access.share_query, other, QueryIn(limit=1), actor=world.consumer[1])

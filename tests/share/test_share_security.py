@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from citybrain.audit.models import AuditEvent
 from citybrain.db import utcnow
 from citybrain.share import service
-from citybrain.share.models import ShareGrant, ShareRateWindow
+from citybrain.share.models import ShareGrant, ShareUsageMinute
 from citybrain.share.schemas import ApprovalIn, ShareRequestCreate
 from tests.factories import login
 
@@ -243,22 +243,33 @@ def test_rate_limit_slides_over_the_minute_boundary(run, world, db) -> None:
     still counts just after it, and is forgotten a minute later."""
     from datetime import UTC, datetime, timedelta
 
-    from citybrain.share import ratelimit
+    from citybrain.share import usage
 
     gid = _grant(run, world, rate_limit=10)
     start = datetime(2026, 12, 1, 10, 0, 50, tzinfo=UTC)
     with db.session() as s:
         for _ in range(10):
-            ratelimit.count_call(s, gid, start)
+            usage.count_call(s, gid, start, 1, keep_days=2)
     with db.session() as s:
-        assert ratelimit.recent_calls(s, gid, start) == 10
+        assert usage.recent_calls(s, gid, start) == 10
         # 10:01:05: 55 of the previous minute's 60 seconds are still within the window
-        assert ratelimit.recent_calls(s, gid, start + timedelta(seconds=15)) == pytest.approx(10 * 55 / 60)
-        assert ratelimit.recent_calls(s, gid, start + timedelta(seconds=75)) == 0
-        ratelimit.count_call(s, gid, start + timedelta(seconds=130))
+        assert usage.recent_calls(s, gid, start + timedelta(seconds=15)) == pytest.approx(10 * 55 / 60)
+        assert usage.recent_calls(s, gid, start + timedelta(seconds=75)) == 0
+        usage.count_call(s, gid, start + timedelta(seconds=130), 1, keep_days=2)  # 10:03
+
+    def minutes() -> int:
+        with db.session() as s:
+            return s.scalar(select(func.count()).select_from(ShareUsageMinute).where(ShareUsageMinute.grant_id == gid))
+
+    # the minutes stay for the volume check's days, and a new minute's first call clears older ones
+    assert minutes() == 2
     with db.session() as s:
-        # a new minute's first call clears the windows no estimate reads any more
-        assert s.scalar(select(func.count()).select_from(ShareRateWindow).where(ShareRateWindow.grant_id == gid)) == 1
+        usage.count_call(s, gid, start + timedelta(days=2), 1, keep_days=2)
+    assert minutes() == 2
+    with db.session() as s:
+        usage.count_call(s, gid, start + timedelta(days=2, minutes=3), 1, keep_days=2)
+        assert usage.rows_between(s, gid, 0, usage.minute_of(start + timedelta(days=3))) == 2
+    assert minutes() == 2
 
 
 def test_concurrent_lookups_share_a_bounded_set_of_threads(client, run, world, settings, db) -> None:

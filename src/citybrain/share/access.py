@@ -40,7 +40,7 @@ from citybrain.errors import CityBrainError, Invalid, NotAuthorized, NotFound, R
 from citybrain.lake.store import Lake
 from citybrain.masking import METHODS, MaskSpec, apply_mask, mask_batches, mask_record
 from citybrain.settings import Settings
-from citybrain.share import anomalies, lookup, ratelimit
+from citybrain.share import anomalies, lookup, usage
 from citybrain.share.models import AccessMode, AnyGrant, ExportStatus, GrantRow, ShareCall, ShareExport, ShareGrant
 from citybrain.share.schemas import ExportIn, ExportPublic, QueryIn, RowCondition, VerifyIn
 from citybrain.share.service import grant_usable_reason
@@ -134,7 +134,7 @@ class _Guard:
             resource_status = resource.status if resource else None
         if resource_status != "active":
             raise NotAuthorized("数据资源已停用，授权不可用", details={"grant": grant.id})
-        used = ratelimit.recent_calls(ctx.session, grant.id, utcnow())
+        used = usage.recent_calls(ctx.session, grant.id, utcnow())
         if used >= grant.rate_limit:
             raise RateLimited(
                 f"调用过于频繁：该授权每分钟最多 {grant.rate_limit} 次，请稍后再试",
@@ -207,7 +207,8 @@ class _Guard:
             # a plain INSERT on the driver: nothing reads the row back in this call, and a unit-of-work
             # flush costs several times the statement
             _INSERT_CALL.execute(ctx.session, call)
-            ratelimit.count_call(ctx.session, grant.id, now)
+            # the baseline's days and the day before them: what the volume check reads
+            usage.count_call(ctx.session, grant.id, now, rows, ctx.settings.share_volume_baseline_days + 1)
             append(ctx.session, ctx.actor, entry, ip=ctx.ip, request_id=ctx.request_id)
             anomalies.after_call(ctx, grant, mode, hit=hit, rows=rows)
 
@@ -755,6 +756,7 @@ def run_export(db: Database, settings: Settings, export_id: str) -> ExportPublic
             call = session.get(ShareCall, export.call_id)
             if call is not None:
                 call.rows = rows
+        usage.add_rows(session, grant.id, utcnow(), rows)
         record(
             session,
             actor,

@@ -29,6 +29,7 @@ from citybrain.auth.rules import Role
 from citybrain.db import utcnow
 from citybrain.errors import Invalid, NotFound
 from citybrain.settings import Settings, get_settings
+from citybrain.share import usage
 from citybrain.share.models import AccessMode, AnyGrant, ShareAlert, ShareCall, ShareExport
 from citybrain.share.schemas import AlertPublic
 from citybrain.waiting import may_wait
@@ -78,21 +79,10 @@ def _raise(ctx: Context, grant: AnyGrant, kind: str, message: str, details: dict
     return alert
 
 
-def _rows_between(ctx: Context, grant: AnyGrant, start: datetime, end: datetime) -> int:
-    return int(
-        ctx.session.scalar(
-            select(func.coalesce(func.sum(ShareCall.rows), 0)).where(
-                ShareCall.grant_id == grant.id, ShareCall.at > start, ShareCall.at <= end
-            )
-        )
-        or 0
-    )
-
-
 #: per grant, what its last full volume check found: (when, the thresholds it used, rows in 24 hours,
-#: the number of rows at or below which there is no jump). Summing a busy grant's day of calls costs
-#: more with every call; within VOLUME_RECHECK, while the rows counted since stay under that bar, the
-#: check adds them up instead. Calls made through another process are seen at the next full check.
+#: the number of rows at or below which there is no jump). Within VOLUME_RECHECK, while the rows counted
+#: since stay under that bar, the check adds them up instead of reading the day's minutes again (1,440
+#: rows on a grant busy all day). Calls made through another process are seen at the next full check.
 _volume_seen: dict[str, tuple[datetime, tuple[Any, ...], int, float]] = {}
 VOLUME_RECHECK = timedelta(seconds=10)
 
@@ -112,16 +102,17 @@ def check_volume(ctx: Context, grant: AnyGrant, rows: int | None = None) -> Shar
     def quiet(today: int, bar: float) -> None:
         _volume_seen[grant.id] = (now, knobs, today, bar)
 
-    # a busy grant's day of calls takes a while to add up: not on the event loop (see citybrain.waiting)
+    # reads a day's minutes of the grant's usage: not on the event loop (see citybrain.waiting)
     may_wait("a recount of the grant's last day of calls")
-    today = _rows_between(ctx, grant, now - timedelta(days=1), now + timedelta(seconds=1))
+    minute, day = usage.minute_of(now), usage.MINUTES_PER_DAY
+    today = usage.rows_between(ctx.session, grant.id, minute - day, minute)
     if today < cfg.share_volume_min_rows:
         return quiet(today, cfg.share_volume_min_rows - 1)
     days = cfg.share_volume_baseline_days
-    first = ctx.session.scalar(select(func.min(ShareCall.at)).where(ShareCall.grant_id == grant.id))
-    has_history = first is not None and first < now - timedelta(days=days)
+    first = usage.first_minute(ctx.session, grant.id)
+    has_history = first is not None and first < minute - days * day
     if has_history:
-        past = _rows_between(ctx, grant, now - timedelta(days=days + 1), now - timedelta(days=1))
+        past = usage.rows_between(ctx.session, grant.id, minute - (days + 1) * day, minute - day)
         baseline = past / days
         basis = f"近 {days} 日日均"
     elif grant.expected_volume:

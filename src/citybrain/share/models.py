@@ -206,16 +206,20 @@ class ShareCall(IdMixin, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class ShareRateWindow(Base):
-    """Calls per grant per clock minute: what the rate limit reads (two rows), instead of counting the
-    last minute's :class:`ShareCall` rows on every call (thousands, on a busy grant)."""
+class ShareUsageMinute(Base):
+    """Calls and rows per grant per clock minute, kept for the volume baseline's days: what the rate
+    limit (two rows) and the volume check (a day's or a baseline's rows) read, instead of counting a
+    busy grant's :class:`ShareCall` rows (thousands a minute, hundreds of thousands a day)."""
 
-    __tablename__ = "share_rate_window"
+    __tablename__ = "share_usage_minute"
+    # the rows are read by primary key range only: on SQLite the table is that B-tree itself
+    __table_args__ = {"sqlite_with_rowid": False}
 
     grant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     #: minutes since the Unix epoch (UTC)
     minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     calls: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ShareExport(IdMixin, Base):
