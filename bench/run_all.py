@@ -34,6 +34,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "masking": ["--rows", "100000", "--repeat", "1", "--presidio-rows", "2000"],
     "opendata_search": ["--datasets", "2000", "--rows", "100000", "--repeat", "5"],
     "quality": ["--rows", "100000"],
+    "share_volume": ["--per-day", "2000", "--per-day", "20000", "--repeat", "5"],
     "share_lookup": ["--rows", "200000", "--seconds", "5", "--warmup", "1", "--concurrency", "1", "--concurrency", "8"],
 }
 #: where each benchmark writes its results file by default, relative to bench/ (its name unless listed)
