@@ -500,6 +500,10 @@ def main() -> None:
     args = parser.parse_args()
     levels = args.concurrency or [1, 8, 32]
     args.workers = args.workers or [1, 2]
+    datasette_exe = shutil.which("datasette", path=str(Path(sys.executable).parent)) or shutil.which("datasette")
+    if not args.skip_datasette and datasette_exe is None:
+        # said now, not after the ten minutes of building the stores
+        parser.error("datasette is not installed: `make bench` installs the bench extras (or pass --skip-datasette)")
 
     tmp = None
     if args.keep:
@@ -556,8 +560,9 @@ def main() -> None:
                 targets.append((series(workers), port, cb_paths, auth))
             if not args.skip_datasette:
                 port = free_port()
-                exe = shutil.which("datasette", path=str(Path(sys.executable).parent)) or "datasette"
-                ds_args = [exe, "serve", "-i", str(base / "bench.db"), "--host", "127.0.0.1", "--port", str(port)]
+                assert datasette_exe is not None
+                ds_args = [datasette_exe, "serve", "-i", str(base / "bench.db")]
+                ds_args += ["--host", "127.0.0.1", "--port", str(port)]
                 url = servers.enter_context(server(ds_args, port, "/-/versions.json"))
                 report["datasette_example"] = fetch_json(f"{url}{ds_paths[0]}")["rows"][0]
                 targets.append(("datasette", port, ds_paths, ""))
