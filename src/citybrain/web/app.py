@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import time
@@ -100,8 +101,29 @@ class RequestIdMiddleware:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # SQLite's WAL is checkpointed off the event loop while the server runs (see WalCheckpoints)
+    _freeze_startup_heap()
     with app.state.db.checkpoints_in_background():
         yield
+
+
+_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Leave the objects that exist once the app is built (modules, classes, routes: hundreds of
+    thousands) out of every later garbage collection.
+
+    A server keeps many requests in flight, so each request's objects outlive the young generations and
+    a full collection comes every few seconds; it walks every tracked object, the startup heap included,
+    and everything waits — half a second on a busy server, the slowest 1 % of answers. Frozen objects
+    are still freed by reference counting; only cycles among them would stay (``gc.freeze``). Once per
+    process: a test run builds many apps."""
+    global _frozen
+    if _frozen:
+        return
+    _frozen = True
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
