@@ -9,7 +9,8 @@ Each call adds one to its grant's current minute and its rows to the same minute
   a burst.
 * The volume check (:mod:`citybrain.share.anomalies`) sums a day's minutes (at most 1,440 rows) and the
   baseline's, whatever the call rate; summing the :class:`~citybrain.share.models.ShareCall` rows
-  instead costs a busy grant more with every call (80 ms at 300,000 calls a day).
+  instead costs a busy grant more with every call (1.7 s on SQLite at 300,000 calls a day over the
+  baseline's week; ``bench/bench_share_volume.py``).
 
 A grant keeps its minutes for ``keep_days``; the first call of each minute removes older ones.
 """

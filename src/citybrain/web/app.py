@@ -100,8 +100,8 @@ class RequestIdMiddleware:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # SQLite's WAL is checkpointed off the event loop while the server runs (see WalCheckpoints)
     _freeze_startup_heap()
+    # SQLite's WAL is checkpointed off the event loop while the server runs (see WalCheckpoints)
     with app.state.db.checkpoints_in_background():
         yield
 
