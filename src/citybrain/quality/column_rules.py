@@ -68,8 +68,9 @@ def derived(columns: Columns, name: str, what: str, compute: Callable[[], Any]) 
     return memo[(name, what)]
 
 
-def id_bytes(columns: Columns, name: str) -> kernels.CitizenIdBytes:
-    return derived(columns, name, "citizen_id", lambda: kernels.citizen_id_bytes(text(columns[name])))
+def read_ids(columns: Columns, name: str) -> kernels.CitizenIds:
+    """The column read as 公民身份号码, once per batch for every rule on it."""
+    return derived(columns, name, "citizen_id", lambda: kernels.citizen_ids(text(columns[name])))
 
 
 def is_plain_text(arr: pa.Array | pa.ChunkedArray) -> bool:
@@ -121,16 +122,8 @@ def _bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(arr)
 
 
-def _offsets_data(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    offsets_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=offsets_type)[arr.offset : arr.offset + len(arr) + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
-    return offsets, data
-
-
 def byte_lengths(arr: pa.Array) -> np.ndarray:
-    offsets, _ = _offsets_data(arr)
+    offsets, _ = kernels.text_buffers(arr)
     return np.diff(offsets)
 
 
@@ -141,32 +134,25 @@ def _present(columns: Columns, names: Sequence[str]) -> np.ndarray:
     return ok
 
 
+def _compiled() -> Any:
+    # Numba takes about a second to import: paid where a check first runs, not by every import of the engine
+    from citybrain.quality import compiled
+
+    return compiled
+
+
 def blank(arr: pa.Array) -> np.ndarray:
     """Where a text value is empty or only blanks (``^[ \\t\\r\\n\\u3000]*$``); false for nulls. Only
     values that start with a blank byte, or are empty, pay for the trim."""
-    offsets, data = _offsets_data(arr)
-    lengths = np.diff(offsets)
-    if data.size:
-        first = data[np.minimum(offsets[:-1], data.size - 1)]
-        lead = (lengths == 0) | _BLANK_LEAD[first]
-    else:
-        lead = np.ones(len(arr), dtype=bool)
-    candidates = np.flatnonzero(lead & valid(arr))
+    compiled = _compiled()
+    lead = np.empty(len(arr), dtype=bool)
+    compiled.blank_candidates(*kernels.text_buffers(arr), _BLANK_LEAD, lead)
+    candidates = np.flatnonzero(lead & valid(arr)) if arr.null_count else np.flatnonzero(lead)
     out = np.zeros(len(arr), dtype=bool)
     if candidates.size:
         trimmed = pc.utf8_trim(arr.take(pa.array(candidates)), characters=_BLANK)
         out[candidates] = _bool(pc.equal(pc.binary_length(trimmed), 0))
     return out
-
-
-def _mobile(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """``1[3-9][0-9]{9}`` byte by byte, for the values exactly 11 bytes long: the whole phone pattern
-    for such a value, which is too short for any country prefix and, being 11 bytes, has no room for a
-    multi-byte character. Returns (rows of that length, their verdicts)."""
-    chars, rows = kernels._fixed_width(arr, _MOBILE_LENGTH)
-    rows = np.arange(len(arr)) if rows is None else rows
-    ok = (chars[:, 0] == ord("1")) & ((chars[:, 1] - np.uint8(ord("3"))) < 7)
-    return rows, ok & kernels.all_digits(chars, 2, _MOBILE_LENGTH)
 
 
 _FIXED_ATOM = re.compile(r"(\[[^\]\\^]+\]|\\d|[A-Za-z0-9_\-])(\{([0-9]+)\})?")
@@ -197,11 +183,11 @@ def _class_bytes(atom: str) -> np.ndarray | None:
 
 
 @cache
-def fixed_width_classes(pattern: str) -> tuple[np.ndarray, ...] | None:
+def fixed_width_classes(pattern: str) -> np.ndarray | None:
     """An anchored pattern of fixed-width ASCII classes (``^[0-9]{17}[0-9Xx]$``, ``^1[3-9]\\d{9}$``) as
-    one byte class per position; ``None`` for any other pattern, which then runs as a regex. Such a
-    pattern matches exactly the values of that many bytes whose every byte is in its class: a
-    character outside ASCII takes several bytes and is in no class."""
+    one byte class per position, a ``(width, 256)`` boolean table; ``None`` for any other pattern, which
+    then runs as a regex. Such a pattern matches exactly the values of that many bytes whose every byte
+    is in its class: a character outside ASCII takes several bytes and is in no class."""
     if not (pattern.startswith("^") and pattern.endswith("$")) or pattern.endswith("\\$"):
         return None
     body, classes, at = pattern[1:-1], [], 0
@@ -214,24 +200,19 @@ def fixed_width_classes(pattern: str) -> tuple[np.ndarray, ...] | None:
             return None
         classes += [table] * int(m.group(3) or 1)
         at = m.end()
-    return tuple(classes) if classes else None
+    return np.stack(classes) if classes else None
 
 
-def _fixed_match(arr: pa.Array, classes: tuple[np.ndarray, ...]) -> np.ndarray:
-    chars, rows = kernels._fixed_width(arr, len(classes))
-    ok = np.ones(len(chars), dtype=bool)
-    for j, table in enumerate(classes):
-        hits = np.flatnonzero(table)
-        if hits[-1] - hits[0] + 1 == len(hits):
-            # a range: one subtraction and comparison, cheaper than a lookup
-            ok &= (chars[:, j] - np.uint8(hits[0])) < len(hits)
-        else:
-            ok &= table[chars[:, j]]
-    if rows is None:
-        return ok
-    out = np.zeros(len(arr), dtype=bool)
-    out[rows] = ok
+def _fixed_match(arr: pa.Array, classes: np.ndarray) -> np.ndarray:
+    """Whether each value is as many bytes as ``classes`` has rows, each in its class (a null: any
+    answer, which the caller masks)."""
+    out = np.empty(len(arr), dtype=bool)
+    _compiled().fixed_classes(*kernels.text_buffers(arr), classes, out)
     return out
+
+
+_MOBILE_CLASSES = fixed_width_classes(MOBILE_PATTERN)
+assert _MOBILE_CLASSES is not None and len(_MOBILE_CLASSES) == _MOBILE_LENGTH
 
 
 def pattern_match(arr: pa.Array, pattern: str) -> np.ndarray:
@@ -283,7 +264,7 @@ def _check_digit(rule: CheckDigitRule) -> Callable[[Columns], Flags]:
         arr = columns[rule.column]
         present = valid(arr)
         if rule.scheme == "citizen_id":
-            ok = kernels.citizen_id_valid_arrow(text(arr), parsed=id_bytes(columns, rule.column))
+            ok = kernels.citizen_id_valid_arrow(text(arr), parsed=read_ids(columns, rule.column))
         else:
             ok = kernels.uscc_valid_arrow(text(arr))
         return present & ~_bool(ok), present
@@ -309,9 +290,9 @@ def _phone(rule: PhoneRule) -> Callable[[Columns], Flags]:
         present = valid(arr)
         if rule.allow_landline:
             return regex_match(arr, pattern)
-        ok = np.zeros(len(arr), dtype=bool)
-        rows, fits = _mobile(arr)
-        ok[rows] = fits
+        # an 11-byte value is too short for any country prefix and has no room for a multi-byte
+        # character: for it, the whole pattern is the mobile one, byte by byte
+        ok = _fixed_match(arr, _MOBILE_CLASSES)
         # only values of another length (a prefix, a typo) go through the regex
         others = np.flatnonzero(present & (byte_lengths(arr) != _MOBILE_LENGTH))
         if others.size:
@@ -352,15 +333,13 @@ def _id_agreement(rule: IdCardConsistencyRule) -> Callable[[Columns], Flags]:
         # the kernel reads dictionary-encoded birth and sex columns as they are
         birth = _text_or_dictionary(columns[rule.birth_column]) if rule.birth_column else none
         sex = _text_or_dictionary(columns[rule.sex_column]) if rule.sex_column else none
-        parsed = id_bytes(columns, rule.id_column)
+        parsed = read_ids(columns, rule.id_column)
         failed = _bool(kernels.citizen_id_disagrees_arrow(ids, birth, sex, male, female, parsed=parsed))
         other = np.zeros(n, dtype=bool)
         for name in (rule.birth_column, rule.sex_column):
             if name:
                 other |= valid(columns[name])
-        formed = np.zeros(n, dtype=bool)
-        formed[slice(None) if parsed.rows is None else parsed.rows] = parsed.formed
-        return failed, formed & other
+        return failed, parsed.formed & other
 
     return evaluate
 

@@ -18,32 +18,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.quality import kernels
-from citybrain.quality.column_rules import Columns, id_bytes, is_text, text, valid
+from citybrain.quality.column_rules import Columns, is_text, read_ids, text, valid
 from citybrain.quality.rules import UniquenessRule
 
-_ID_WIDTH = 18
 _NULL, _OTHER = -2, -1
-#: the 18th character's value: 0-9, X, x
-_LAST = np.full(256, -1, dtype=np.int64)
-_LAST[np.frombuffer(b"0123456789Xx", dtype=np.uint8)] = np.arange(12)
 
 
-def citizen_id_codes(arr: pa.Array, parsed: kernels.CitizenIdBytes | None = None) -> np.ndarray:
+def citizen_id_codes(arr: pa.Array, parsed: kernels.CitizenIds | None = None) -> np.ndarray:
     """One integer per value, equal exactly where the values are equal: ≥ 0 for a well-formed
-    公民身份号码, :data:`_OTHER` for any other text, :data:`_NULL` for null."""
-    codes = np.full(len(arr), _OTHER, dtype=np.int64)
-    parsed = parsed or kernels.citizen_id_bytes(arr)
-    chars, pairs = parsed.chars, parsed.pairs
-    rows = np.arange(len(arr)) if parsed.rows is None else parsed.rows
-    if len(rows):
-        # characters 1–16 two at a time (each pair 0–99: well-formed IDs only), then the 17th and 18th
-        code = np.zeros(len(rows), dtype=np.int64)
-        for i in range(8):
-            code = code * 100 + kernels.TWO_DIGITS[pairs[:, i]]
-        code = (code * 10 + (chars[:, 16].astype(np.int64) - ord("0"))) * 12 + _LAST[chars[:, 17]]
-        codes[rows] = np.where(parsed.formed, code, _OTHER)
+    公民身份号码, :data:`_OTHER` for any other text, :data:`_NULL` for null (callers must not write to it)."""
+    codes = (parsed or kernels.citizen_ids(arr)).code  # already _OTHER for every value not an ID
     if arr.null_count:
-        codes[~valid(arr)] = _NULL
+        codes = np.where(valid(arr), codes, _NULL)
     return codes
 
 
@@ -150,7 +136,7 @@ class UniqueKernel:
         arrays = [columns[name] for name in self.rule.key]
         if len(arrays) == 1 and is_text(arrays[0]):
             arr = text(arrays[0])
-            codes = citizen_id_codes(arr, id_bytes(columns, self.rule.key[0]))
+            codes = citizen_id_codes(arr, read_ids(columns, self.rule.key[0]))
             formed = codes >= 0
             run = np.sort(codes if formed.all() else codes[formed])
             other = np.flatnonzero(codes == _OTHER)
