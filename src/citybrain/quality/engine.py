@@ -10,14 +10,14 @@ Spark runs. A run is laid out so that the source is read once:
      its columns have types whose text DuckDB and Arrow write alike, and every row rule has a
      whole-column kernel (:mod:`citybrain.quality.column_rules`, :mod:`citybrain.quality.uniqueness`),
      :mod:`citybrain.quality.columnar` reads just the needed columns in batches of about half a
-     million rows on two threads and evaluates each rule on the Arrow buffers in numpy — check digits
-     by table look-ups over pairs of bytes, patterns of fixed-width classes byte by byte, duplicates
-     of a 公民身份号码 as one integer sort over the table. Code lists and reference tables are read
-     once through DuckDB as value sets;
+     million rows on two threads and evaluates each rule on the Arrow buffers — check digits, dates
+     and fixed-width patterns by row loops compiled with Numba (:mod:`citybrain.quality.compiled`),
+     the rest in numpy, duplicates of a 公民身份号码 as one integer sort over the table. Code lists
+     and reference tables are read once through DuckDB as value sets;
    * **SQL** (Spark, other DuckDB sources, rule sets with a rule that has no kernel): one projection
      computes, per row rule, a failure flag and a "not checked" flag (code lists and reference tables
-     joined in as broadcastable lookups; on DuckDB the check digits as Arrow UDFs,
-     :mod:`citybrain.quality.kernels`), keeps only the rows where some flag is set, and is
+     joined in as broadcastable lookups; on DuckDB the check digits as Arrow UDFs over the
+     same compiled loops, :mod:`citybrain.quality.kernels`), keeps only the rows where some flag is set, and is
      materialised (a DuckDB temp table, a cached Spark view); the counts and samples are read from
      that small table.
 
