@@ -8,8 +8,11 @@ in a fresh child process so its time and peak memory are its own:
   DuckDB backend: ID 校验码 (GB 11643), ID/出生日期/性别 agreement, 行政区划 code list, phone pattern,
   completeness of five fields, uniqueness of the ID. Every one of these rules has a whole-column
   kernel, so the engine takes its Arrow path (``citybrain.quality.columnar``): the seven columns are
-  read from the Parquet file once, in batches on two threads, and checked in numpy; DuckDB only
-  counts the rows and reads the code list. The timed run includes that, and the samples;
+  read from the Parquet file once, in batches on two threads, and checked by row loops compiled with
+  Numba (``citybrain.quality.compiled``) and numpy; DuckDB only counts the rows and reads the code
+  list. The timed run includes that, and the samples; the first run in a process also pays Numba's
+  start (about 2 s here: its import and the typing set-up before the first cached loop runs), which
+  ``first_s`` shows; ``seconds`` is the best run, for every engine;
 * ``citybrain_gx_rules`` — CityBrain on only the nine checks GX can express, for a like-for-like ratio
   (the same Arrow path; its two regexes are fixed-width patterns, checked byte by byte);
 * ``duckdb_scan`` — the floor: one DuckDB pass reading the same seven columns (counts and lengths);
