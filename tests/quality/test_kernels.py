@@ -3,7 +3,11 @@ expressions they stand in for (which Spark runs), on valid values and on every k
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+import textwrap
 
 import pyarrow as pa
 import pytest
@@ -54,6 +58,24 @@ def test_citizen_id_kernel_without_the_date_check(duck) -> None:
     expected = evaluate(duck, {"v": ID_CASES}, lambda t: checkdigits.citizen_id_valid(t.v, check_birth_date=False))
     assert loose == expected
     assert loose[3] is True  # 19900230 has a right check digit; only the date is wrong
+
+
+def test_kernels_run_where_no_compile_cache_can_be_written() -> None:
+    # a read-only install run by a user without a home: Numba finds no cache directory and would refuse
+    # to compile a cached function at all; the kernels compile per process instead and give the same answers
+    script = textwrap.dedent(
+        f"""
+        import numba.core.caching as caching
+        caching.CacheImpl._locator_classes = []
+        import pyarrow as pa
+        from citybrain.quality import kernels
+        print(kernels.citizen_id_valid_arrow(pa.array({ID_CASES!r})).to_pylist())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr(_kernel(ID_CASES, kernels.citizen_id_valid_arrow))
 
 
 @settings(max_examples=60, deadline=None)

@@ -13,18 +13,36 @@ a row. They judge every row by its bytes and know nothing of validity: the calle
 whose slots Arrow leaves with any length. They release the GIL, so the engine's two reading threads
 check their batches at the same time.
 
-Importing Numba and preparing its compiler costs about a second, once per process; the functions
-are compiled once and kept in Numba's on-disk cache (``__pycache__`` beside this file, or the user's
-cache directory where that is not writable). So this module is imported only where a check first
-runs (:mod:`citybrain.quality.kernels`), not with the engine.
+Importing Numba costs most of a second, and its typing set-up another second before the first loop
+runs, once per process; so this module is imported only where a check first runs
+(:mod:`citybrain.quality.kernels`), not with the engine. The functions are compiled once and kept in
+Numba's on-disk cache (``NUMBA_CACHE_DIR``, else ``__pycache__`` beside this file, else the user's
+cache directory); where none of those is writable (a read-only install run by a user without a
+home) they are compiled in each process instead, a second or two more, rather than failing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 import numba
 import numpy as np
 
 from citybrain.quality import checkdigits
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _jit(**options: object) -> Callable[[F], F]:
+    def compile_(func: F) -> F:
+        try:
+            return numba.njit(cache=True, nogil=True, **options)(func)
+        except RuntimeError:  # "cannot cache function …: no locator available": no writable cache directory
+            return numba.njit(nogil=True, **options)(func)
+
+    return compile_
+
 
 _WEIGHTS = np.array(checkdigits.CITIZEN_ID_WEIGHTS, dtype=np.int64)
 _CHECK_CHARS = np.frombuffer(checkdigits.CITIZEN_ID_CHECK_CHARS.encode(), dtype=np.uint8).copy()
@@ -35,7 +53,7 @@ _ZERO, _NINE, _UPPER_X, _LOWER_X = ord("0"), ord("9"), ord("X"), ord("x")
 _DIGITS_SPAN = 10**17
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _calendar_date(year: int, month: int, day: int) -> bool:
     if month < 1 or month > 12:
         return False
@@ -44,7 +62,7 @@ def _calendar_date(year: int, month: int, day: int) -> bool:
     return 1 <= day <= last
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _number(data: np.ndarray, start: int, width: int) -> int:
     """The decimal number that ``width`` digit bytes from ``start`` spell (the caller knows they are digits)."""
     value = 0
@@ -53,7 +71,7 @@ def _number(data: np.ndarray, start: int, width: int) -> int:
     return value
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _weighted_digits(data: np.ndarray, start: int) -> tuple[int, int]:
     """Of the 17 bytes from ``start``: Σ weight × digit, and the number they spell (-1 if one is not a
     digit)."""
@@ -68,7 +86,7 @@ def _weighted_digits(data: np.ndarray, start: int) -> tuple[int, int]:
     return total, digits
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _last_value(last: int) -> int:
     """An ID's 18th character as one of 12 values (0–9, ``X``, ``x``), -1 for any other byte."""
     if _ZERO <= last <= _NINE:
@@ -80,7 +98,7 @@ def _last_value(last: int) -> int:
     return -1
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def citizen_ids(
     offsets: np.ndarray,
     data: np.ndarray,
@@ -128,7 +146,7 @@ def citizen_ids(
         born[r] = date
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def iso_dates(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
     """Per value: ``YYYY?MM?DD`` (``?`` one byte that is not a digit) as the number ``YYYYMMDD``, -1 for
     any other value. A multi-byte separator makes the value longer than 10 bytes, so it is -1 here."""
@@ -151,7 +169,7 @@ def iso_dates(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
         out[r] = number
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def fixed_classes(offsets: np.ndarray, data: np.ndarray, classes: np.ndarray, out: np.ndarray) -> None:
     """Per value: exactly ``len(classes)`` bytes, byte ``j`` one of those ``classes[j]`` accepts (a
     ``(width, 256)`` boolean table), as an anchored pattern of one-byte classes matches."""
@@ -166,7 +184,7 @@ def fixed_classes(offsets: np.ndarray, data: np.ndarray, classes: np.ndarray, ou
         out[r] = ok
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def blank_candidates(offsets: np.ndarray, data: np.ndarray, lead: np.ndarray, out: np.ndarray) -> None:
     """Per value: empty, or its first byte one of ``lead`` (a 256-entry boolean table): the values that
     can be blank and must be trimmed to tell."""
