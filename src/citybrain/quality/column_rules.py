@@ -134,17 +134,10 @@ def _present(columns: Columns, names: Sequence[str]) -> np.ndarray:
     return ok
 
 
-def _compiled() -> Any:
-    # Numba takes about a second to import: paid where a check first runs, not by every import of the engine
-    from citybrain.quality import compiled
-
-    return compiled
-
-
 def blank(arr: pa.Array) -> np.ndarray:
     """Where a text value is empty or only blanks (``^[ \\t\\r\\n\\u3000]*$``); false for nulls. Only
     values that start with a blank byte, or are empty, pay for the trim."""
-    compiled = _compiled()
+    compiled = kernels.compiled_loops()
     lead = np.empty(len(arr), dtype=bool)
     compiled.blank_candidates(*kernels.text_buffers(arr), _BLANK_LEAD, lead)
     candidates = np.flatnonzero(lead & valid(arr)) if arr.null_count else np.flatnonzero(lead)
@@ -207,7 +200,7 @@ def _fixed_match(arr: pa.Array, classes: np.ndarray) -> np.ndarray:
     """Whether each value is as many bytes as ``classes`` has rows, each in its class (a null: any
     answer, which the caller masks)."""
     out = np.empty(len(arr), dtype=bool)
-    _compiled().fixed_classes(*kernels.text_buffers(arr), classes, out)
+    kernels.compiled_loops().fixed_classes(*kernels.text_buffers(arr), classes, out)
     return out
 
 

@@ -4,8 +4,8 @@ Some checks read a value character by character: a 公民身份号码's 17 weigh
 character and 出生日期码, a date's ``YYYY-MM-DD``, a fixed-width pattern such as ``1[3-9]\\d{9}``.
 Written as numpy array operations, each character position is a pass over the whole batch and a
 temporary array; written as one loop over the rows, each value is read once, in cache, and the loop
-stops at the first character that rules it out. At ten million rows that is the difference between
-about 1.7 s and 0.3 s for the ID checks alone.
+stops at the first character that rules it out. For the ID checks that was about three times faster
+than numpy in the same run (28 ms against 88 ms a 512k-row batch, on one thread).
 
 Each function takes a text column's offsets and data buffers
 (:func:`citybrain.quality.kernels.text_buffers`) and fills arrays that the caller allocates, one slot

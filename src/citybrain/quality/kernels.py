@@ -99,8 +99,9 @@ def _is_digit(chars: np.ndarray) -> np.ndarray:
     return (chars - np.uint8(ord("0"))) < 10
 
 
-def _compiled() -> Any:
-    # Numba takes about a second to import: paid where a check first runs, not by every import of the engine
+def compiled_loops() -> Any:
+    """:mod:`citybrain.quality.compiled`, imported on first use: Numba takes about a second to import,
+    paid where a check first runs, not by every import of the engine."""
     from citybrain.quality import compiled
 
     return compiled
@@ -120,7 +121,7 @@ class CitizenIds:
 
 
 def citizen_ids(arr: pa.Array) -> CitizenIds:
-    compiled = _compiled()
+    compiled = compiled_loops()
     n = len(arr)
     ids = CitizenIds(
         formed=np.empty(n, dtype=bool),
@@ -146,9 +147,7 @@ def citizen_id_valid_arrow(
     """GB 11643 validity of each value, as :func:`checkdigits.citizen_id_valid`."""
     arr = _as_string_array(values)
     ids = parsed or citizen_ids(arr)
-    ok = ids.check_ok & ids.date_ok if check_birth_date else ids.check_ok
-    mask = np.asarray(arr.is_null()) if arr.null_count else None
-    return pa.array(ok, type=pa.bool_(), mask=mask)
+    return _result(arr, ids.check_ok & ids.date_ok if check_birth_date else ids.check_ok, None)
 
 
 def uscc_valid_arrow(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -171,7 +170,7 @@ VALUE_SEP = "\x1f"
 def iso_dates(arr: pa.Array) -> np.ndarray:
     """Each value in the form ``YYYY?MM?DD`` (``?`` any one non-digit byte) as the number ``YYYYMMDD``,
     -1 for any other value or a null."""
-    compiled = _compiled()
+    compiled = compiled_loops()
     out = np.empty(len(arr), dtype=np.int64)
     compiled.iso_dates(*text_buffers(arr), out)
     if arr.null_count:
