@@ -16,6 +16,8 @@ in a fresh child process so its time and peak memory are its own:
 * ``citybrain_gx_rules`` — CityBrain on only the nine checks GX can express, for a like-for-like ratio
   (the same Arrow path; its two regexes are fixed-width patterns, checked byte by byte);
 * ``duckdb_scan`` — the floor: one DuckDB pass reading the same seven columns (counts and lengths);
+* ``arrow_read`` — CityBrain's own floor: the Arrow path's reads of the seven columns (the same batches
+  and threads), with no check run; CityBrain's time less this is what its checks cost;
 * ``pandera``    — pandera's polars backend, the same rules written as polars expressions;
 * ``great_expectations`` — GX Core on its pandas engine (its fastest engine that runs here without a
   cluster). GX has no check-digit or cross-field expectation, so it runs only the rules it can
@@ -133,6 +135,24 @@ def run_duckdb_scan(path: str) -> Callable[[], dict[str, int]]:
     return run
 
 
+def run_arrow_read(path: str) -> Callable[[], dict[str, int]]:
+    """CityBrain's reads alone: the seven columns in the Arrow path's batches, on its two threads, checked
+    by nothing. What CityBrain's run takes beyond this is the checks themselves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citybrain.quality import columnar
+
+    units = columnar.units_for(path, COLUMNS, keyed=True)
+    assert units is not None
+
+    def run() -> dict[str, int]:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sum(t.num_rows for t in pool.map(lambda u: u.read(), units))
+        return {}
+
+    return run
+
+
 def run_pandera(path: str) -> Callable[[], dict[str, int]]:
     import pandera.polars as pa
     import polars as pl
@@ -218,6 +238,7 @@ ENGINES = {
     "citybrain": run_citybrain,
     "citybrain_gx_rules": run_citybrain_gx_rules,
     "duckdb_scan": run_duckdb_scan,
+    "arrow_read": run_arrow_read,
     "pandera": run_pandera,
     "great_expectations": run_great_expectations,
 }
