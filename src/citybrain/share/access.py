@@ -407,7 +407,7 @@ def _no_index_reason(info: dict[str, Any]) -> str:
     if rows is None:
         return "资源尚无数据或没有主键，不建键索引"
     if rows < lookup.INDEX_MIN_ROWS:
-        return f"共 {rows} 行，少于 {lookup.INDEX_MIN_ROWS} 行：按键查询直接读 Parquet 只需几毫秒，不建键索引"
+        return f"共 {rows} 行，少于 {lookup.INDEX_MIN_ROWS} 行：按键查询直接读 Parquet 只需两三毫秒，不建键索引"
     return "含无法由文本精确还原的字段类型（如时间、列表），不建键索引，按键查询扫描 Parquet"
 
 
