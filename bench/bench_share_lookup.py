@@ -508,16 +508,21 @@ def paced(
     return _with_steal(lambda: asyncio.run(_paced(port, paths, headers, rate, seconds, warmup, connections)))
 
 
-def paced_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rounds of one server at one offered rate, as one run."""
+def _pooled(runs: list[dict[str, Any]]) -> tuple[np.ndarray, dict[int, int], float]:
+    """Rounds as one run: every latency (ms), the statuses counted, the measured seconds."""
     latencies = [x for run in runs for x in run["latencies"]]
     statuses: dict[int, int] = {}
     for run in runs:
         for code, n in run["statuses"].items():
             statuses[code] = statuses.get(code, 0) + n
-    seconds = sum(run["seconds"] for run in runs)
-    late = sum(run["late"] for run in runs)
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+    return ms, statuses, sum(run["seconds"] for run in runs)
+
+
+def paced_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of one server at one offered rate, as one run."""
+    ms, statuses, seconds = _pooled(runs)
+    late = sum(run["late"] for run in runs)
     ok = statuses.get(200, 0)
     errors = {str(k): v for k, v in statuses.items() if k != 200} | ({"unanswered_10s": late} if late else {})
     p99 = round(float(np.percentile(ms, 99)), 2)
@@ -554,18 +559,12 @@ def highest_rate_under(rows: list[dict[str, Any]]) -> float | None:
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Rounds of one server at one level, as one run: requests per second over all measured seconds,
     percentiles over all latencies; each round's rate as well."""
-    latencies = [x for run in runs for x in run["latencies"]]
-    statuses: dict[int, int] = {}
-    for run in runs:
-        for code, n in run["statuses"].items():
-            statuses[code] = statuses.get(code, 0) + n
-    seconds = sum(run["seconds"] for run in runs)
-    ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+    ms, statuses, seconds = _pooled(runs)
     ok = statuses.get(200, 0)
     return {
         "concurrency": runs[0]["concurrency"],
         "seconds": seconds,
-        "requests": len(latencies),
+        "requests": int(np.count_nonzero(~np.isnan(ms))),
         "ok": ok,
         "errors": {str(k): v for k, v in statuses.items() if k != 200},
         "rps": round(ok / seconds, 1),
