@@ -424,9 +424,7 @@ def test_a_lookup_due_to_recount_its_grants_day_leaves_the_event_loop(
 
 def test_a_department_table_of_thousands_of_rows_is_indexed_a_tiny_one_scanned(settings) -> None:
     # a scan of 5,000 rows took about 5 ms a lookup, the index tens of microseconds
-    from citybrain.lake.store import Lake
-
-    lake = Lake(settings.lake_dir)
+    lake = lookup.lake(settings)
     keys = [f"K{i:05d}" for i in range(5_000)]
     lake.write("tiny_table", pa.table({"k": keys[:40], "v": list(range(40))}), primary_key="k")
     lake.write("dept_table", pa.table({"k": keys, "v": list(range(5_000))}), primary_key="k")

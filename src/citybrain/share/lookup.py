@@ -18,10 +18,10 @@ cast back to the version's Arrow schema, stored in the index. Versions holding a
 Arrow cannot read back (times, lists, structs, binary) get no index and are scanned.
 
 Lake versions never change once published, so an index never goes stale; it is built once per
-version of more than :data:`INDEX_MIN_ROWS` rows (for the current version, on its first lookup, in the background while
-lookups keep scanning Parquet; or ahead with :func:`prepare_lookup` / ``citybrain share
-prepare-lookup``), written to a temporary file and renamed into place, and the index of an older
-version is removed when the current one is ready. Only lookups use it, and only for what the index
+version of more than :data:`INDEX_MIN_ROWS` rows (for the current version, on its first lookup, in
+the background while lookups keep scanning Parquet; or ahead with :func:`prepare_lookup` /
+``citybrain share index``), written to a temporary file and renamed into place, and the index of an
+older version is removed when the current one is ready. Only lookups use it, and only for what the index
 holds; grant scope, masking and audit are applied to its answer exactly as to a scan's.
 """
 
