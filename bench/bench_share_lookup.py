@@ -577,6 +577,26 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def take_turns(
+    targets: list[tuple[str, int, list[str], str]],
+    rounds: int,
+    label: str,
+    measure: Callable[[int, list[str], str, int], dict[str, Any]],
+    summarize: Callable[[list[dict[str, Any]]], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """One load on every server, in ``rounds`` in which they take turns (so the machine's drift falls on
+    them alike); each server's rounds summarized as one result."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
+    for round_no in range(rounds):
+        for name, port, paths, headers in targets:
+            print(f"{name} {label} round {round_no + 1} …", flush=True)
+            runs[name].append(measure(port, paths, headers, round_no))
+    out = {name: summarize(rows) for name, rows in runs.items()}
+    for name, row in out.items():
+        print(name, json.dumps(row), flush=True)
+    return out
+
+
 def fetch_json(url: str, headers: dict[str, str] | None = None) -> Any:
     import httpx
 
@@ -716,28 +736,22 @@ def main() -> None:
             results: dict[str, Any] = {name: [] for name, *_ in targets}
             share = args.seconds / args.rounds
             for level in levels:
-                runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
-                for round_no in range(args.rounds):
-                    for name, port, paths, headers in targets:
-                        print(f"{name} concurrency {level} round {round_no + 1} …", flush=True)
-                        warmup = args.warmup if round_no == 0 else min(args.warmup, 1.0)
-                        runs[name].append(load(port, paths, headers, level, share, warmup))
-                for name in runs:
-                    results[name].append(summary(runs[name]))
-                    print(name, json.dumps(results[name][-1]), flush=True)
+
+                def closed(port: int, paths: list[str], headers: str, round_no: int, level: int = level) -> Any:
+                    warmup = args.warmup if round_no == 0 else min(args.warmup, 1.0)
+                    return load(port, paths, headers, level, share, warmup)
+
+                for name, row in take_turns(targets, args.rounds, f"concurrency {level}", closed, summary).items():
+                    results[name].append(row)
             paced_results: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
             for rate in rates:
-                paced_runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
-                for round_no in range(args.rounds):
-                    for name, port, paths, headers in targets:
-                        print(f"{name} {rate:g} rps round {round_no + 1} …", flush=True)
-                        warmup = 1.0 if round_no == 0 else 0.5
-                        paced_runs[name].append(
-                            paced(port, paths, headers, rate, args.paced_seconds / args.rounds, warmup)
-                        )
-                for name in paced_runs:
-                    paced_results[name].append(paced_summary(paced_runs[name]))
-                    print(name, json.dumps(paced_results[name][-1]), flush=True)
+
+                def open_loop(port: int, paths: list[str], headers: str, round_no: int, rate: float = rate) -> Any:
+                    warmup = 1.0 if round_no == 0 else 0.5
+                    return paced(port, paths, headers, rate, args.paced_seconds / args.rounds, warmup)
+
+                for name, row in take_turns(targets, args.rounds, f"{rate:g} rps", open_loop, paced_summary).items():
+                    paced_results[name].append(row)
         after = citybrain_calls(settings)
         report["citybrain_accounting"] = {k: after[k] - before[k] for k in after}
         results.setdefault("datasette", [])
