@@ -321,18 +321,11 @@ def _id_agreement(rule: IdCardConsistencyRule) -> Callable[[Columns], Flags]:
 
     def evaluate(columns: Columns) -> Flags:
         ids = text(columns[rule.id_column])
-        n = len(ids)
-        none = pa.nulls(n, type=pa.string())
+        none = pa.nulls(len(ids), type=pa.string())
         # the kernel reads dictionary-encoded birth and sex columns as they are
         birth = _text_or_dictionary(columns[rule.birth_column]) if rule.birth_column else none
         sex = _text_or_dictionary(columns[rule.sex_column]) if rule.sex_column else none
-        parsed = read_ids(columns, rule.id_column)
-        failed = _bool(kernels.citizen_id_disagrees_arrow(ids, birth, sex, male, female, parsed=parsed))
-        other = np.zeros(n, dtype=bool)
-        for name in (rule.birth_column, rule.sex_column):
-            if name:
-                other |= valid(columns[name])
-        return failed, parsed.formed & other
+        return kernels.citizen_id_agreement(ids, birth, sex, male, female, parsed=read_ids(columns, rule.id_column))
 
     return evaluate
 

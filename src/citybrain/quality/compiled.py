@@ -146,6 +146,51 @@ def citizen_ids(
         born[r] = date
 
 
+#: a sex value's class in :func:`id_disagreement`'s table: not an accepted code, a man's, a woman's
+SEX_NONE, SEX_MALE, SEX_FEMALE = 0, 1, 2
+
+
+@_jit()
+def id_disagreement(
+    formed: np.ndarray,
+    code: np.ndarray,
+    born: np.ndarray,
+    birth_at: np.ndarray,
+    birth_number: np.ndarray,
+    birth_valid: np.ndarray,
+    sex_at: np.ndarray,
+    sex_class: np.ndarray,
+    sex_valid: np.ndarray,
+    failed: np.ndarray,
+    checked: np.ndarray,
+) -> None:
+    """Per row, whether a well-formed 公民身份号码 (``formed``, ``code`` and ``born`` as
+    :func:`citizen_ids` fills them) disagrees with the birth-date or sex field (``failed``), and whether
+    it is judged at all: formed, and one of the fields present (``checked``).
+
+    Each field is given as a table of per-value answers and each row's position in it: for a
+    dictionary-encoded column, its dictionary's values judged once and the row's index; for a plain one,
+    the rows themselves, with an empty position array. ``birth_number`` holds the value's digits as
+    ``YYYYMMDD`` (-1 where they are not exactly 8), ``sex_class`` one of ``SEX_*``. An empty validity
+    array means no value is null; an empty table, that the rule has no such field."""
+    has_birth, has_sex = len(birth_number) > 0, len(sex_class) > 0
+    birth_nulls, sex_nulls = len(birth_valid) > 0, len(sex_valid) > 0
+    birth_rows, sex_rows = len(birth_at) == 0, len(sex_at) == 0
+    for r in range(len(formed)):
+        birth_present = has_birth and (not birth_nulls or birth_valid[r])
+        sex_present = has_sex and (not sex_nulls or sex_valid[r])
+        is_formed = formed[r]
+        checked[r] = is_formed and (birth_present or sex_present)
+        bad = False
+        if is_formed and birth_present:
+            bad = birth_number[r if birth_rows else birth_at[r]] != born[r]
+        if is_formed and sex_present and not bad:
+            sex = sex_class[r if sex_rows else sex_at[r]]
+            # the 17th digit is odd for a man: so is the ID's code (see citizen_ids)
+            bad = sex != (SEX_MALE if code[r] & 1 else SEX_FEMALE)
+        failed[r] = bad
+
+
 @_jit()
 def iso_dates(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
     """Per value: ``YYYY?MM?DD`` (``?`` one byte that is not a digit) as the number ``YYYYMMDD``, -1 for
@@ -193,4 +238,13 @@ def blank_candidates(offsets: np.ndarray, data: np.ndarray, lead: np.ndarray, ou
         out[r] = offsets[r + 1] == start or lead[data[start]]
 
 
-__all__ = ["blank_candidates", "citizen_ids", "fixed_classes", "iso_dates"]
+__all__ = [
+    "SEX_FEMALE",
+    "SEX_MALE",
+    "SEX_NONE",
+    "blank_candidates",
+    "citizen_ids",
+    "fixed_classes",
+    "id_disagreement",
+    "iso_dates",
+]

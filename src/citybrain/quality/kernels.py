@@ -201,31 +201,67 @@ def _birth_numbers(birth: pa.Array) -> np.ndarray:
     return numbers
 
 
-def _birth_disagrees(birth: pa.Array, born: np.ndarray) -> np.ndarray:
-    """Whether each row's birth value is present and its digits are not ``born``, the ID's 出生日期码 as
-    a number (a dictionary-encoded column is read once per distinct value)."""
-    present = np.asarray(birth.is_valid()) if birth.null_count else np.ones(len(birth), dtype=bool)
-    if is_text_dictionary(birth):
-        # a null's position, -1, reads the last
-        numbers = np.append(_birth_numbers(birth.dictionary), -1)[dictionary_positions(birth)]
-    else:
-        numbers = _birth_numbers(birth)
-    return present & (numbers != born)
-
-
 def _code_index(values: pa.Array, codes: pa.Array) -> np.ndarray:
     """Each value's position among ``codes`` once trimmed of ASCII blanks, -1 where it is none or null."""
     import pyarrow.compute as pc
 
-    if is_text_dictionary(values):
-        # judged once per distinct value
-        per_value = np.append(_code_index(values.dictionary, codes), -1)
-        return per_value[dictionary_positions(values)]
     index = pc.index_in(values, value_set=codes)
     if index.null_count > values.null_count:
         # only values that are not a code as they stand pay for the trim
         index = pc.index_in(pc.utf8_trim(values, characters=_STRIP), value_set=codes)
     return np.asarray(index.fill_null(-1))
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_NULLS = np.zeros(0, dtype=bool)
+
+
+def _field(arr: pa.Array, judge: Any, dtype: type) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A field as :func:`citybrain.quality.compiled.id_disagreement` reads it: each row's position in a
+    table of answers, the table (``judge`` of the dictionary's values, or of the rows), and validity."""
+    if arr.null_count == len(arr):
+        return _NO_ROWS, np.zeros(0, dtype=dtype), _NO_NULLS
+    present = np.asarray(arr.is_valid()) if arr.null_count else _NO_NULLS
+    if not is_text_dictionary(arr):
+        return _NO_ROWS, np.ascontiguousarray(judge(arr), dtype=dtype), present
+    indices = arr.indices
+    # a null's slot may hold any position: the loop reads none for a row that is not valid
+    at = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())
+    at = at[indices.offset : indices.offset + len(indices)].astype(np.int32, copy=False)
+    return at, np.ascontiguousarray(judge(arr.dictionary), dtype=dtype), present
+
+
+def citizen_id_agreement(
+    ids: pa.Array | pa.ChunkedArray,
+    births: pa.Array | pa.ChunkedArray,
+    sexes: pa.Array | pa.ChunkedArray,
+    male: str,
+    female: str,
+    *,
+    parsed: CitizenIds | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, whether a well-formed 公民身份号码 disagrees with the birth-date or sex field, as
+    :meth:`citybrain.quality.rules.IdCardConsistencyRule.failed` (false where the ID is malformed or
+    both fields are missing), and whether the row is checked (:meth:`~IdCardConsistencyRule.checked`).
+    ``male`` / ``female`` are the accepted codes joined by :data:`VALUE_SEP`. A dictionary-encoded
+    field is judged once per distinct value; the rows are then one compiled pass."""
+    compiled = compiled_loops()
+    arr = _as_string_array(ids)
+    n = len(arr)
+    parsed = parsed or citizen_ids(arr)
+    males, females = male.split(VALUE_SEP), female.split(VALUE_SEP)
+    codes = pa.array(males + females)
+
+    def sex_class(values: pa.Array) -> np.ndarray:
+        index = _code_index(values, codes)
+        by_sex = np.where(index < len(males), compiled.SEX_MALE, compiled.SEX_FEMALE)
+        return np.where(index < 0, compiled.SEX_NONE, by_sex)
+
+    birth = _field(_text_or_dictionary(births), _birth_numbers, np.int64)
+    sex = _field(_text_or_dictionary(sexes), sex_class, np.int8)
+    failed, checked = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    compiled.id_disagreement(parsed.formed, parsed.code, parsed.born, *birth, *sex, failed, checked)
+    return failed, checked
 
 
 def citizen_id_disagrees_arrow(
@@ -237,27 +273,9 @@ def citizen_id_disagrees_arrow(
     *,
     parsed: CitizenIds | None = None,
 ) -> pa.Array:
-    """For each row, whether a well-formed 公民身份号码 disagrees with the birth-date or sex field, as
-    :meth:`citybrain.quality.rules.IdCardConsistencyRule.failed` (false where the ID is malformed or
-    both fields are missing). ``male`` / ``female`` are the accepted codes joined by :data:`VALUE_SEP`."""
-
-    arr = _as_string_array(ids)
-    n = len(arr)
-    parsed = parsed or citizen_ids(arr)
-    bad = np.zeros(n, dtype=bool)
-    birth_arr = _text_or_dictionary(births)
-    if birth_arr.null_count < n:
-        bad |= _birth_disagrees(birth_arr, parsed.born)
-    sex_arr = _text_or_dictionary(sexes)
-    if sex_arr.null_count < n:
-        males, females = male.split(VALUE_SEP), female.split(VALUE_SEP)
-        code = _code_index(sex_arr, pa.array(males + females))
-        # the 17th digit is odd for a man: so is the ID's code (see compiled.citizen_ids)
-        odd = (parsed.code & 1).astype(bool)
-        agrees = np.where(odd, (code >= 0) & (code < len(males)), code >= len(males))
-        present = ~np.asarray(sex_arr.is_null()) if sex_arr.null_count else True
-        bad |= present & ~agrees
-    return pa.array(parsed.formed & bad, type=pa.bool_())
+    """The failures of :func:`citizen_id_agreement`, as an Arrow array (what the DuckDB UDF returns)."""
+    failed, _ = citizen_id_agreement(ids, births, sexes, male, female, parsed=parsed)
+    return pa.array(failed, type=pa.bool_())
 
 
 @ibis.udf.scalar.pyarrow
