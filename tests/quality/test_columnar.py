@@ -232,7 +232,7 @@ def test_generated_population_matches_the_definition(monkeypatch, tmp_path, rows
     pq.write_table(as_text, path, row_group_size=rows // 4)
     dictionary = columnar._few_values(pq.ParquetFile(path), as_text.column_names)
     assert ("sex" in dictionary) == bool(dictionary_bytes)
-    for key in (None, "mobile"):
+    for key in (None, "mobile", "citizen_id"):
         fast, plain = both(path, rules, monkeypatch, refs=refs, key=key, sample_size=7)
         assert_same(fast, plain)
 

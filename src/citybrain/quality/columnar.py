@@ -383,7 +383,13 @@ def _unique_outcome(
     duplicates = unique.finish(mapper)
     parts = []
     if k and duplicates.failed:
-        failing = np.flatnonzero(duplicates.mask(mapper)) if key else _first_failing(duplicates, rows, k)
+        if key is None:
+            failing = _first_failing(duplicates, rows, k)
+        elif tuple(unique.rule.key) == (key,):
+            # ordered by the very column that repeats: only the rows of its first repeated values
+            failing = duplicates.first_by_value(k, mapper)
+        else:
+            failing = np.flatnonzero(duplicates.mask(mapper))
         values = [pa.chunked_array([batch[0][j] for batch in kept]) for j in range(len(unique.rule.columns))]
         keys = pa.chunked_array([batch[1] for batch in kept]) if key else None
         cand = _candidates(unique.rule, values, keys, failing, 0, k)

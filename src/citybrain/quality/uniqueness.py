@@ -22,6 +22,9 @@ from citybrain.quality.column_rules import Columns, is_text, read_ids, text, val
 from citybrain.quality.rules import UniquenessRule
 
 _NULL, _OTHER = -2, -1
+#: a well-formed ID's code is its last character's value (0–9, X, x) times this, plus its 17 digits
+#: (:func:`citybrain.quality.compiled.citizen_ids`)
+_ID_DIGITS = 10**17
 
 
 def citizen_id_codes(arr: pa.Array, parsed: kernels.CitizenIds | None = None) -> np.ndarray:
@@ -230,6 +233,23 @@ class Duplicates:
         out = np.concatenate([np.zeros(0, dtype=bool), *mapper(self._table.contains, self._codes)])
         out[self._other] = True
         return out
+
+    def first_by_value(self, k: int, mapper: Mapper = map) -> np.ndarray:
+        """0-based positions, ascending, of the failing rows whose value can be among the first ``k``
+        failing values as text, for a rule on one text column whose samples are ordered by that column:
+        every row of the ``k`` smallest repeated IDs and every malformed repeat. The rows are looked up in
+        a table of those few IDs, which stays in cache, not in the table of every repeat."""
+        if self._mask is not None:
+            return np.flatnonzero(self._mask)
+        assert self._table is not None
+        repeats = self._table.repeats
+        if len(repeats) > k:
+            # text order: the 17 digits, then the last character (0–9 < X < x, as their bytes sort)
+            as_text = (repeats % _ID_DIGITS) * 12 + repeats // _ID_DIGITS
+            repeats = np.sort(repeats[np.argpartition(as_text, k)[:k]])
+        table = RepeatTable.of(repeats)
+        found = np.flatnonzero(np.concatenate([np.zeros(0, dtype=bool), *mapper(table.contains, self._codes)]))
+        return np.union1d(found, self._other)
 
     def among(self, rows: np.ndarray) -> np.ndarray:
         """Whether each of ``rows`` (0-based positions in read order) fails."""
