@@ -103,8 +103,15 @@ def per_value(arr: pa.Array, judge: Callable[[pa.Array], np.ndarray]) -> np.ndar
     encoded one, once per distinct value and spread to the rows by their indices."""
     if not kernels.is_text_dictionary(arr):
         return judge(text(arr))
-    verdicts = np.append(judge(arr.dictionary), False)
-    return verdicts[kernels.dictionary_positions(arr)]
+    verdicts = judge(arr.dictionary)
+    # the usual answers, every distinct value passing or every one failing, need no look-up per row
+    if not verdicts.any():
+        return np.zeros(len(arr), dtype=bool)
+    if verdicts.all():
+        return valid(arr)
+    # clipped: a null's slot may hold any position, and its answer is masked anyway
+    found = np.take(verdicts, kernels.dictionary_indices(arr), mode="clip")
+    return found & valid(arr) if arr.null_count else found
 
 
 def valid(arr: pa.Array) -> np.ndarray:

@@ -86,12 +86,12 @@ def _text_or_dictionary(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values if is_text_dictionary(values) else _as_string_array(values)
 
 
-def dictionary_positions(arr: pa.DictionaryArray) -> np.ndarray:
-    """Each row's position in its dictionary, -1 where null."""
-    positions = np.asarray(arr.indices.fill_null(0), dtype=np.int64)
-    if arr.null_count:
-        positions[~np.asarray(arr.is_valid())] = -1
-    return positions
+def dictionary_indices(arr: pa.DictionaryArray) -> np.ndarray:
+    """Each row's position in its dictionary, read in place; a null's slot may hold any value, so callers
+    mask the nulls (or clip) before trusting one."""
+    indices = arr.indices
+    at = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())
+    return at[indices.offset : indices.offset + len(indices)]
 
 
 def _is_digit(chars: np.ndarray) -> np.ndarray:
@@ -224,10 +224,8 @@ def _field(arr: pa.Array, judge: Any, dtype: type) -> tuple[np.ndarray, np.ndarr
     present = np.asarray(arr.is_valid()) if arr.null_count else _NO_NULLS
     if not is_text_dictionary(arr):
         return _NO_ROWS, np.ascontiguousarray(judge(arr), dtype=dtype), present
-    indices = arr.indices
     # a null's slot may hold any position: the loop reads none for a row that is not valid
-    at = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())
-    at = at[indices.offset : indices.offset + len(indices)].astype(np.int32, copy=False)
+    at = dictionary_indices(arr).astype(np.int32, copy=False)
     return at, np.ascontiguousarray(judge(arr.dictionary), dtype=dtype), present
 
 
