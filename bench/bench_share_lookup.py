@@ -651,7 +651,7 @@ def main() -> None:
         "--rate", type=float, action="append", help="open-loop offered requests per second (repeatable)"
     )
     parser.add_argument(
-        "--paced-seconds", type=float, default=18.0, help="measured seconds per offered rate and server (0: none)"
+        "--paced-seconds", type=float, default=12.0, help="measured seconds per offered rate and server (0: none)"
     )
     parser.add_argument("--keys", type=int, default=100_000, help="distinct random keys the load draws from")
     parser.add_argument(
@@ -665,7 +665,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     levels = args.concurrency or [1, 8, 32]
-    rates = (args.rate or [100, 150, 200, 250, 300, 350]) if args.paced_seconds > 0 else []
+    # up to beyond what any of the servers carries here, so that each one's highest rate is found
+    rates = (args.rate or [150, 300, 450, 600, 750, 900]) if args.paced_seconds > 0 else []
     args.workers = args.workers or [1, 2]
     datasette_exe = shutil.which("datasette", path=str(Path(sys.executable).parent)) or shutil.which("datasette")
     if not args.skip_datasette and datasette_exe is None:
