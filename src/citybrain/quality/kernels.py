@@ -262,20 +262,6 @@ def citizen_id_agreement(
     return failed, checked
 
 
-def citizen_id_disagrees_arrow(
-    ids: pa.Array | pa.ChunkedArray,
-    births: pa.Array | pa.ChunkedArray,
-    sexes: pa.Array | pa.ChunkedArray,
-    male: str,
-    female: str,
-    *,
-    parsed: CitizenIds | None = None,
-) -> pa.Array:
-    """The failures of :func:`citizen_id_agreement`, as an Arrow array (what the DuckDB UDF returns)."""
-    failed, _ = citizen_id_agreement(ids, births, sexes, male, female, parsed=parsed)
-    return pa.array(failed, type=pa.bool_())
-
-
 @ibis.udf.scalar.pyarrow
 def citybrain_citizen_id_valid(value: str) -> bool:
     return citizen_id_valid_arrow(value)
@@ -292,7 +278,8 @@ def citybrain_uscc_valid(value: str) -> bool:
 def citybrain_citizen_id_disagrees(ident: str, birth: str, sex: str, male: str, female: str) -> bool:
     if len(ident) == 0:
         return pa.array([], type=pa.bool_())
-    return citizen_id_disagrees_arrow(ident, birth, sex, male.unique()[0].as_py(), female.unique()[0].as_py())
+    failed, _ = citizen_id_agreement(ident, birth, sex, male.unique()[0].as_py(), female.unique()[0].as_py())
+    return pa.array(failed, type=pa.bool_())
 
 
 #: scheme → the UDF DuckDB runs in place of the Ibis expression (schemes not listed keep it)
@@ -313,7 +300,7 @@ def valid_expr(scheme: str, value: ir.StringValue, *, kernels: bool) -> ir.Boole
 __all__ = [
     "UDFS",
     "VALUE_SEP",
-    "citizen_id_disagrees_arrow",
+    "citizen_id_agreement",
     "citizen_id_valid_arrow",
     "citybrain_citizen_id_disagrees",
     "uscc_valid_arrow",
