@@ -230,7 +230,11 @@ class Duplicates:
         if self._mask is not None:
             return self._mask
         assert self._table is not None
-        out = np.concatenate([np.zeros(0, dtype=bool), *mapper(self._table.contains, self._codes)])
+        return self._rows_in(self._table, mapper)
+
+    def _rows_in(self, table: RepeatTable, mapper: Mapper) -> np.ndarray:
+        """Whether each row, in read order, holds one of ``table``'s IDs or is a malformed repeat."""
+        out = np.concatenate([np.zeros(0, dtype=bool), *mapper(table.contains, self._codes)])
         out[self._other] = True
         return out
 
@@ -247,9 +251,7 @@ class Duplicates:
             # text order: the 17 digits, then the last character (0–9 < X < x, as their bytes sort)
             as_text = (repeats % _ID_DIGITS) * 12 + repeats // _ID_DIGITS
             repeats = np.sort(repeats[np.argpartition(as_text, k)[:k]])
-        table = RepeatTable.of(repeats)
-        found = np.flatnonzero(np.concatenate([np.zeros(0, dtype=bool), *mapper(table.contains, self._codes)]))
-        return np.union1d(found, self._other)
+        return np.flatnonzero(self._rows_in(RepeatTable.of(repeats), mapper))
 
     def among(self, rows: np.ndarray) -> np.ndarray:
         """Whether each of ``rows`` (0-based positions in read order) fails."""
